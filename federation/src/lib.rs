@@ -1,0 +1,12 @@
+//! What crosses the network between Starling and other servers.
+//!
+//! - [`keys`]: RSA key pairs for actors, made and used with aws-lc-rs (never the
+//!   `rsa` crate, RUSTSEC-2023-0071), stored as PEM.
+//!
+//! HTTP signatures, inbox verification, delivery and the safe fetcher arrive
+//! with the federation work (issue 4). Architecture invariant: no sqlx, no axum
+//! routing, no config files here; storage is reached through traits that
+//! `node` implements.
+#![deny(missing_docs)]
+
+pub mod keys;

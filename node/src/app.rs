@@ -1,0 +1,135 @@
+//! Building a node ([`App::build`]) and running its HTTP server until a
+//! shutdown signal ([`serve`]).
+//!
+//! Architecture invariant: everything a request needs hangs off [`App`]; there
+//! is no global state, so several nodes run side by side in one test process.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::Internal;
+use crate::id::IdGenerator;
+use crate::store::Store;
+use crate::store::instance::DbInstanceKey;
+use crate::urls::Urls;
+
+/// A running node's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The configuration the node was started with.
+    config: Config,
+    /// URL builder on the configured domain.
+    urls: Urls,
+    /// The database.
+    store: Store,
+    /// Snowflake ids.
+    ids: IdGenerator,
+    /// The instance actor's keys (signs server-to-server fetches).
+    instance_key: DbInstanceKey,
+}
+
+impl App {
+    /// Connects to the database, runs pending migrations, and makes sure the
+    /// instance actor has a key.
+    pub async fn build(config: Config) -> Result<App, Internal> {
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        Self::with_store(config, store).await
+    }
+
+    /// Like [`App::build`] on an already connected and migrated store.
+    pub async fn with_store(config: Config, store: Store) -> Result<App, Internal> {
+        let instance_key = match store.instance_key().await? {
+            Some(key) => key,
+            None => {
+                let key = tokio::task::spawn_blocking(starling_federation::keys::generate_rsa_2048)
+                    .await
+                    .map_err(|e| Internal::Crypto(e.to_string()))?
+                    .map_err(|e| Internal::Crypto(e.to_string()))?;
+                store
+                    .insert_instance_key_if_absent(&key.public_pem, &key.private_pem)
+                    .await?
+            }
+        };
+        let urls = Urls::new(config.base_url());
+        Ok(App {
+            inner: Arc::new(Inner {
+                config,
+                urls,
+                store,
+                ids: IdGenerator::new(),
+                instance_key,
+            }),
+        })
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// URLs on this node's domain.
+    pub fn urls(&self) -> &Urls {
+        &self.inner.urls
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The id generator.
+    pub fn ids(&self) -> &IdGenerator {
+        &self.inner.ids
+    }
+
+    /// The instance actor's keys.
+    pub fn instance_key(&self) -> &DbInstanceKey {
+        &self.inner.instance_key
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then stops accepting,
+/// lets in-flight requests finish, and closes the database.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = crate::http::router(app.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    app.store().close().await;
+    Ok(())
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

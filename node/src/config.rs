@@ -1,0 +1,299 @@
+//! Node configuration: defaults, an optional TOML file, then `STARLING_*`
+//! environment variables, in that order of precedence (last wins).
+//!
+//! Read once in `main` and passed down; nothing else reads the environment.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration of one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The domain this node owns (`host` or `host:port`), lower-case. Every
+    /// actor and object id is built on it.
+    pub domain: String,
+    /// Where the HTTP server listens.
+    pub bind: SocketAddr,
+    /// Which database to use.
+    pub database: DatabaseUrl,
+    /// Development mode: plain `http` URLs, and loopback/private peers allowed.
+    pub dev: bool,
+    /// Whether `POST /api/v1/accounts` may create accounts.
+    pub registrations_open: bool,
+}
+
+/// A parsed `database_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An embedded SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://…`), kept verbatim.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH`, `sqlite:PATH` or `postgres://…` / `postgresql://…`.
+    pub fn parse(value: &str) -> Result<DatabaseUrl, String> {
+        if let Some(path) = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("sqlite URL has no file path (expected sqlite://PATH)".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(value.to_owned()));
+        }
+        Err(format!(
+            "unsupported database URL {value:?} (expected sqlite://PATH or postgres://…)"
+        ))
+    }
+}
+
+/// A configuration value that could not be used, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    /// The key, as the user wrote it (`STARLING_BIND`, or `bind` in the file).
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The TOML file's shape. Every key is optional; unknown keys are errors, so a
+/// typo does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    domain: Option<String>,
+    bind: Option<String>,
+    database_url: Option<String>,
+    dev: Option<bool>,
+    registrations_open: Option<bool>,
+}
+
+/// The default database location: `./starling-data/starling.db`.
+pub const DEFAULT_SQLITE_PATH: &str = "starling-data/starling.db";
+
+impl Config {
+    /// Loads the configuration: defaults, then the file at `path` (if any), then
+    /// the variables `env` returns (pass `|k| std::env::var(k).ok()` in `main`).
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let file_key = |k: &str| match path {
+            Some(p) => format!("{k} (in {})", p.display()),
+            None => k.to_owned(),
+        };
+
+        // Each setting: environment beats file beats default, and an error names
+        // the key where the bad value came from.
+        let pick = |env_key: &str, file_value: Option<String>, name: &str| {
+            match env(env_key).filter(|v| !v.is_empty()) {
+                Some(v) => Some((env_key.to_owned(), v)),
+                None => file_value.map(|v| (file_key(name), v)),
+            }
+        };
+
+        let domain = match pick("STARLING_DOMAIN", file.domain, "domain") {
+            Some((key, v)) => parse_domain(&v).map_err(|m| ConfigError::new(key, m))?,
+            None => "localhost:8080".to_owned(),
+        };
+        let bind = match pick("STARLING_BIND", file.bind, "bind") {
+            Some((key, v)) => v.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(key, format!("{v:?} is not an address:port such as 127.0.0.1:8080"))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let database = match pick("STARLING_DATABASE_URL", file.database_url, "database_url") {
+            Some((key, v)) => DatabaseUrl::parse(&v).map_err(|m| ConfigError::new(key, m))?,
+            None => DatabaseUrl::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)),
+        };
+        let dev = match env("STARLING_DEV").filter(|v| !v.is_empty()) {
+            Some(v) => parse_bool(&v).map_err(|m| ConfigError::new("STARLING_DEV", m))?,
+            None => file.dev.unwrap_or_else(|| is_local_domain(&domain)),
+        };
+        let registrations_open = match env("STARLING_REGISTRATIONS_OPEN").filter(|v| !v.is_empty())
+        {
+            Some(v) => {
+                parse_bool(&v).map_err(|m| ConfigError::new("STARLING_REGISTRATIONS_OPEN", m))?
+            }
+            None => file.registrations_open.unwrap_or(false),
+        };
+        Ok(Config {
+            domain,
+            bind,
+            database,
+            dev,
+            registrations_open,
+        })
+    }
+
+    /// `http` in dev mode, `https` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.dev { "http" } else { "https" }
+    }
+
+    /// `scheme://domain`, with no trailing slash: the root of every URL we mint.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.domain)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let key = format!("--config {}", path.display());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(key.clone(), format!("cannot read the file: {e}")))?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message spans several lines; keep the promise of one line.
+        let message = e.message().to_owned();
+        let line = e
+            .span()
+            .map(|s| text[..s.start].lines().count().max(1))
+            .map(|n| format!(" (line {n})"))
+            .unwrap_or_default();
+        ConfigError::new(key, format!("{message}{line}"))
+    })
+}
+
+/// Validates a domain: `host` or `host:port`, no scheme, path or user info.
+/// Returns it lower-cased.
+pub fn parse_domain(value: &str) -> Result<String, String> {
+    let lower = value.trim().to_ascii_lowercase();
+    let bad = || format!("{value:?} is not a domain such as example.com or localhost:8080");
+    if lower.is_empty() || lower.contains(['/', '@', '?', '#', ' ']) {
+        return Err(bad());
+    }
+    let url = url::Url::parse(&format!("http://{lower}/")).map_err(|_| bad())?;
+    let host = url.host_str().ok_or_else(bad)?;
+    let rebuilt = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    // The url crate drops a default port (":80") and normalises IPs; insist the
+    // domain is already in canonical form so ids never change spelling.
+    if rebuilt != lower {
+        return Err(bad());
+    }
+    Ok(lower)
+}
+
+/// True for `localhost[:port]` and IP literals: the domains of a developer's
+/// machine, where dev mode is on unless turned off.
+pub fn is_local_domain(domain: &str) -> bool {
+    let host = match domain.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => domain,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok() || domain.parse::<IpAddr>().is_ok()
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{value:?} is not a boolean (use 1 or 0)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(None, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn zero_config_is_a_local_sqlite_dev_node() {
+        let c = load_env(&[]).expect("defaults");
+        assert_eq!(c.domain, "localhost:8080");
+        assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.database, DatabaseUrl::Sqlite(DEFAULT_SQLITE_PATH.into()));
+        assert!(c.dev);
+        assert_eq!(c.base_url(), "http://localhost:8080");
+    }
+
+    #[test]
+    fn dev_defaults_off_for_a_real_domain_and_can_be_forced() {
+        let c = load_env(&[("STARLING_DOMAIN", "Social.Example.com")]).unwrap();
+        assert_eq!(c.domain, "social.example.com");
+        assert!(!c.dev);
+        assert_eq!(c.base_url(), "https://social.example.com");
+        let c = load_env(&[("STARLING_DOMAIN", "127.0.0.1:9000")]).unwrap();
+        assert!(c.dev);
+        let c = load_env(&[("STARLING_DOMAIN", "localhost:9000"), ("STARLING_DEV", "0")]).unwrap();
+        assert!(!c.dev);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            ("STARLING_BIND", "not-an-address"),
+            ("STARLING_DOMAIN", "https://example.com/"),
+            ("STARLING_DOMAIN", "exa mple.com"),
+            ("STARLING_DATABASE_URL", "mysql://x"),
+            ("STARLING_DATABASE_URL", "sqlite://"),
+            ("STARLING_DEV", "maybe"),
+        ] {
+            let err = load_env(&[(key, value)]).expect_err(value);
+            assert_eq!(err.key, key, "{value}");
+            let line = err.to_string();
+            assert!(line.starts_with(&format!("invalid configuration: {key}: ")), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn file_values_apply_and_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("starling-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("starling.toml");
+        std::fs::write(
+            &path,
+            "domain = \"social.example\"\nbind = \"0.0.0.0:3000\"\ndatabase_url = \"postgres://db/starling\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), |k| {
+            (k == "STARLING_BIND").then(|| "127.0.0.1:4000".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.domain, "social.example");
+        assert_eq!(c.bind, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(c.database, DatabaseUrl::Postgres("postgres://db/starling".into()));
+
+        std::fs::write(&path, "domian = \"typo.example\"\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(err.to_string().contains("domian"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        std::fs::write(&path, "bind = \"nope\"\n").unwrap();
+        let err = Config::load(Some(&path), |_| None).unwrap_err();
+        assert!(err.key.starts_with("bind (in "), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,21 @@
+//! The Starling node: a federated, Mastodon-compatible social server.
+//!
+//! Layout (see `docs/ARCHITECTURE.md`):
+//! - [`config`]: defaults, TOML file, `STARLING_*` overrides; read once.
+//! - [`app`]: builds an [`app::App`] (database, migrations, keys) and serves
+//!   it until a shutdown signal.
+//! - [`http`]: routes, one file per URL subtree; thin handlers.
+//! - [`service`]: domain operations shared by HTTP and the CLI.
+//! - [`store`]: all SQL, for SQLite and PostgreSQL.
+//! - [`cli`]: the `starling` command line.
+//! - [`id`], [`urls`], [`error`]: Snowflake ids, URL minting, internal errors.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod id;
+pub mod service;
+pub mod store;
+pub mod urls;

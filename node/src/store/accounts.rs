@@ -1,0 +1,201 @@
+//! Accounts (local and remote actors) and the sign-in data of local users.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, conflict_as, flag};
+
+/// An account row. Local accounts have `domain == None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbAccount {
+    /// Snowflake id.
+    pub id: i64,
+    /// Username as registered (matching is case-insensitive).
+    pub username: String,
+    /// The remote account's domain; `None` for local accounts.
+    pub domain: Option<String>,
+    /// Display name, plain text.
+    pub display_name: String,
+    /// Bio, HTML.
+    pub note: String,
+    /// Whether follows need approval.
+    pub locked: bool,
+    /// Whether the account opts into discovery.
+    pub discoverable: bool,
+    /// Whether the account is automated.
+    pub bot: bool,
+    /// SubjectPublicKeyInfo PEM of the account's signing key.
+    pub public_key_pem: String,
+    /// PKCS#8 PEM; only local accounts have one.
+    pub private_key_pem: Option<String>,
+    /// Avatar image URL, when set.
+    pub avatar_url: Option<String>,
+    /// Header image URL, when set.
+    pub header_url: Option<String>,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+}
+
+/// A local user: the account plus sign-in data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbUser {
+    /// The user's account.
+    pub account: DbAccount,
+    /// The user's email (the OAuth password-grant login).
+    pub email: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    /// Whether the user administers this node.
+    pub admin: bool,
+}
+
+/// What is needed to create a local user.
+#[derive(Debug, Clone)]
+pub struct NewLocalUser {
+    /// Account id (Snowflake).
+    pub account_id: i64,
+    /// User row id (Snowflake).
+    pub user_id: i64,
+    /// Validated username.
+    pub username: String,
+    /// Validated email.
+    pub email: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    /// Admin flag.
+    pub admin: bool,
+    /// SubjectPublicKeyInfo PEM.
+    pub public_key_pem: String,
+    /// PKCS#8 PEM.
+    pub private_key_pem: String,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
+     a.discoverable, a.bot, a.public_key_pem, a.private_key_pem, a.avatar_url, a.header_url, \
+     a.created_at";
+
+fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
+    Ok(DbAccount {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        domain: row.try_get("domain")?,
+        display_name: row.try_get("display_name")?,
+        note: row.try_get("note")?,
+        locked: flag(row, "locked")?,
+        discoverable: flag(row, "discoverable")?,
+        bot: flag(row, "bot")?,
+        public_key_pem: row.try_get("public_key_pem")?,
+        private_key_pem: row.try_get("private_key_pem")?,
+        avatar_url: row.try_get("avatar_url")?,
+        header_url: row.try_get("header_url")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn user_from_row(row: &AnyRow) -> Result<DbUser, sqlx::Error> {
+    Ok(DbUser {
+        account: account_from_row(row)?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        admin: flag(row, "admin")?,
+    })
+}
+
+impl Store {
+    /// Creates a local account and its user in one transaction. Usernames and
+    /// emails are unique case-insensitively: a clash is
+    /// [`StoreError::Conflict`] naming `"username"` or `"email"`.
+    pub async fn insert_local_user(&self, new: &NewLocalUser) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        // Checked first for a precise message; the unique indexes still decide
+        // when two processes race.
+        let taken = sqlx::query(
+            "SELECT 1 FROM accounts WHERE lower(username) = lower($1) AND domain IS NULL",
+        )
+        .bind(&new.username)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("username"));
+        }
+        let taken = sqlx::query("SELECT 1 FROM users WHERE lower(email) = lower($1)")
+            .bind(&new.email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("email"));
+        }
+        sqlx::query(
+            "INSERT INTO accounts (id, username, public_key_pem, private_key_pem, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(new.account_id)
+        .bind(&new.username)
+        .bind(&new.public_key_pem)
+        .bind(&new.private_key_pem)
+        .bind(new.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_as("username"))?;
+        sqlx::query(
+            "INSERT INTO users (id, account_id, email, password_hash, admin, created_at, \
+             last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(new.user_id)
+        .bind(new.account_id)
+        .bind(&new.email)
+        .bind(&new.password_hash)
+        .bind(new.admin)
+        .bind(new.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_as("email"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The local account with this username (case-insensitive).
+    pub async fn local_account_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<DbAccount>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a \
+             WHERE lower(a.username) = lower($1) AND a.domain IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(account_from_row).transpose()?)
+    }
+
+    /// Every local user, oldest first.
+    pub async fn local_users(&self) -> Result<Vec<DbUser>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, u.email, u.password_hash, u.admin \
+             FROM users u JOIN accounts a ON a.id = u.account_id ORDER BY a.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// How many local users there are in all, and how many were active since
+    /// each of the given times (ms since the epoch).
+    pub async fn count_local_users(&self, active_since: [i64; 2]) -> Result<[i64; 3], StoreError> {
+        let row = sqlx::query(
+            "SELECT count(*), \
+             coalesce(sum(CASE WHEN last_active_at >= $1 THEN 1 ELSE 0 END), 0), \
+             coalesce(sum(CASE WHEN last_active_at >= $2 THEN 1 ELSE 0 END), 0) FROM users",
+        )
+        .bind(active_since[0])
+        .bind(active_since[1])
+        .fetch_one(&self.read)
+        .await?;
+        Ok([row.try_get(0)?, row.try_get(1)?, row.try_get(2)?])
+    }
+}

@@ -1,0 +1,178 @@
+//! All SQL of Starling, behind one [`Store`] that works on SQLite and
+//! PostgreSQL alike.
+//!
+//! Queries go through sqlx's `Any` driver, written once in the SQL both
+//! dialects share (`$1` placeholders, `lower()`, `coalesce()`, expression
+//! indexes); where the dialects differ the store picks a statement per
+//! [`Backend`] and nothing outside this module ever knows which one runs.
+//!
+//! Architecture invariant: SQLite writes are funnelled through one connection
+//! (the `write` pool holds exactly one), in WAL mode with a busy timeout, so
+//! "database is locked" never reaches a caller; reads use a separate read-only
+//! pool. On PostgreSQL both handles are the same pool.
+//!
+//! Modules, one per aggregate: [`accounts`] (accounts and local users),
+//! [`statuses`], [`instance`] (the instance actor's key), [`migrate`].
+
+pub mod accounts;
+pub mod instance;
+pub mod migrate;
+pub mod statuses;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::config::DatabaseUrl;
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (single process).
+    Sqlite,
+    /// PostgreSQL (any number of processes).
+    Postgres,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed the operation.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A unique value (username, email, uri…) is already in use.
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    /// The database could not be prepared (directory, schema version).
+    #[error("cannot open the database: {0}")]
+    Open(String),
+}
+
+/// The handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    /// Which dialect `read` and `write` speak.
+    backend: Backend,
+    /// Reads. SQLite: several read-only connections. PostgreSQL: the pool.
+    read: AnyPool,
+    /// Writes and transactions. SQLite: exactly one connection (the funnel).
+    /// PostgreSQL: the same pool as `read`.
+    write: AnyPool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a caller may wait for the SQLite write funnel or a pool slot.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Opens the database (creating an SQLite file and its directory if needed).
+    /// Does not run migrations; see [`Store::migrate`].
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        match url {
+            DatabaseUrl::Sqlite(path) => Self::connect_sqlite(path).await,
+            DatabaseUrl::Postgres(url) => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(url)
+                    .await?;
+                Ok(Store {
+                    backend: Backend::Postgres,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    async fn connect_sqlite(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Open(format!("{}: {e}", dir.display())))?;
+        }
+        let path = path.display();
+        // synchronous=FULL: a post acknowledged with 200 survives a power cut,
+        // not just a process crash.
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{path}?mode=rwc"))
+            .await?;
+        // Opening the writer first creates the file and switches it to WAL, so
+        // the read-only connections below always find a WAL database.
+        let read = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{path}?mode=ro"))
+            .await?;
+        Ok(Store {
+            backend: Backend::Sqlite,
+            read,
+            write,
+        })
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (waits for checked-out ones to come back).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] naming `what`.
+fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Reads a flag column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite.
+fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    match row.try_get::<bool, _>(column) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,55 @@
+//! Every URL this node mints, in one place, so ids never drift apart.
+
+/// Builds URLs on the node's base (`scheme://domain`).
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// `scheme://domain`, no trailing slash.
+    base: String,
+}
+
+impl Urls {
+    /// URLs rooted at `base` (`https://example.com`).
+    pub fn new(base: String) -> Self {
+        Urls { base }
+    }
+
+    /// The root, `scheme://domain`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A local actor's id.
+    pub fn actor(&self, username: &str) -> String {
+        format!("{}/users/{username}", self.base)
+    }
+
+    /// The actor's key id.
+    pub fn actor_key(&self, username: &str) -> String {
+        format!("{}#main-key", self.actor(username))
+    }
+
+    /// One of the actor's sub-resources (`inbox`, `outbox`, `followers`, …).
+    pub fn actor_part(&self, username: &str, part: &str) -> String {
+        format!("{}/{part}", self.actor(username))
+    }
+
+    /// The human profile page.
+    pub fn profile(&self, username: &str) -> String {
+        format!("{}/@{username}", self.base)
+    }
+
+    /// The shared inbox.
+    pub fn shared_inbox(&self) -> String {
+        format!("{}/inbox", self.base)
+    }
+
+    /// The instance actor (signs fetches on behalf of the server).
+    pub fn instance_actor(&self) -> String {
+        format!("{}/actor", self.base)
+    }
+
+    /// A path on this node.
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
