@@ -101,9 +101,15 @@ mod tests {
         let key = generate_rsa_2048().expect("keygen");
         assert!(key.private_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(key.public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
-        assert_eq!(public_pem_of(&key.private_pem).expect("parse"), key.public_pem);
+        assert_eq!(
+            public_pem_of(&key.private_pem).expect("parse"),
+            key.public_pem
+        );
         // 2048-bit modulus: the SPKI DER of an RSA-2048 key is 294 bytes.
-        assert_eq!(pem_decode("PUBLIC KEY", &key.public_pem).map(|d| d.len()), Some(294));
+        assert_eq!(
+            pem_decode("PUBLIC KEY", &key.public_pem).map(|d| d.len()),
+            Some(294)
+        );
     }
 
     #[test]

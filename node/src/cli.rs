@@ -71,7 +71,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -114,9 +117,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let store = Store::connect(&config.database).await.map_err(|e| chain(&e))?;
+            let store = Store::connect(&config.database)
+                .await
+                .map_err(|e| chain(&e))?;
             let applied = store.migrate().await.map_err(|e| chain(&e))?;
-            println!("applied {applied} migration(s) to {}", describe(&config.database));
+            println!(
+                "applied {applied} migration(s) to {}",
+                describe(&config.database)
+            );
             store.close().await;
             Ok(())
         }
@@ -136,8 +144,10 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    // With port 0 the OS picks; report the address really bound.
+    let bound = listener.local_addr().unwrap_or(bind);
     tracing::info!(
-        "Starling {} serving {} on http://{bind} ({database}{})",
+        "Starling {} serving {} on http://{bound} ({database}{})",
         env!("CARGO_PKG_VERSION"),
         app.urls().base(),
         if app.config().dev { ", dev mode" } else { "" }
@@ -178,7 +188,10 @@ async fn admin(app: &App, command: AdminCommand) -> Result<(), String> {
         }
         AdminCommand::ListUsers => {
             let users = app.store().local_users().await.map_err(|e| chain(&e))?;
-            println!("{:<20} {:<30} {:<32} {:<6} created", "id", "username", "email", "admin");
+            println!(
+                "{:<20} {:<30} {:<32} {:<6} created",
+                "id", "username", "email", "admin"
+            );
             for u in users {
                 println!(
                     "{:<20} {:<30} {:<32} {:<6} {}",

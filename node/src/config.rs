@@ -107,11 +107,11 @@ impl Config {
 
         // Each setting: environment beats file beats default, and an error names
         // the key where the bad value came from.
-        let pick = |env_key: &str, file_value: Option<String>, name: &str| {
-            match env(env_key).filter(|v| !v.is_empty()) {
-                Some(v) => Some((env_key.to_owned(), v)),
-                None => file_value.map(|v| (file_key(name), v)),
-            }
+        let pick = |env_key: &str, file_value: Option<String>, name: &str| match env(env_key)
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => Some((env_key.to_owned(), v)),
+            None => file_value.map(|v| (file_key(name), v)),
         };
 
         let domain = match pick("STARLING_DOMAIN", file.domain, "domain") {
@@ -120,7 +120,10 @@ impl Config {
         };
         let bind = match pick("STARLING_BIND", file.bind, "bind") {
             Some((key, v)) => v.parse::<SocketAddr>().map_err(|_| {
-                ConfigError::new(key, format!("{v:?} is not an address:port such as 127.0.0.1:8080"))
+                ConfigError::new(
+                    key,
+                    format!("{v:?} is not an address:port such as 127.0.0.1:8080"),
+                )
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
@@ -132,13 +135,12 @@ impl Config {
             Some(v) => parse_bool(&v).map_err(|m| ConfigError::new("STARLING_DEV", m))?,
             None => file.dev.unwrap_or_else(|| is_local_domain(&domain)),
         };
-        let registrations_open = match env("STARLING_REGISTRATIONS_OPEN").filter(|v| !v.is_empty())
-        {
-            Some(v) => {
-                parse_bool(&v).map_err(|m| ConfigError::new("STARLING_REGISTRATIONS_OPEN", m))?
-            }
-            None => file.registrations_open.unwrap_or(false),
-        };
+        let registrations_open =
+            match env("STARLING_REGISTRATIONS_OPEN").filter(|v| !v.is_empty()) {
+                Some(v) => parse_bool(&v)
+                    .map_err(|m| ConfigError::new("STARLING_REGISTRATIONS_OPEN", m))?,
+                None => file.registrations_open.unwrap_or(false),
+            };
         Ok(Config {
             domain,
             bind,
@@ -264,7 +266,10 @@ mod tests {
             let err = load_env(&[(key, value)]).expect_err(value);
             assert_eq!(err.key, key, "{value}");
             let line = err.to_string();
-            assert!(line.starts_with(&format!("invalid configuration: {key}: ")), "{line}");
+            assert!(
+                line.starts_with(&format!("invalid configuration: {key}: ")),
+                "{line}"
+            );
             assert!(!line.contains('\n'), "{line}");
         }
     }
@@ -285,7 +290,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.domain, "social.example");
         assert_eq!(c.bind, "127.0.0.1:4000".parse().unwrap());
-        assert_eq!(c.database, DatabaseUrl::Postgres("postgres://db/starling".into()));
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Postgres("postgres://db/starling".into())
+        );
 
         std::fs::write(&path, "domian = \"typo.example\"\n").unwrap();
         let err = Config::load(Some(&path), |_| None).unwrap_err();

@@ -42,10 +42,12 @@ impl IdGenerator {
             } else {
                 last + 1
             };
-            match self
-                .last
-                .compare_exchange_weak(last, candidate, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.last.compare_exchange_weak(
+                last,
+                candidate,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return candidate,
                 Err(seen) => last = seen,
             }

@@ -42,9 +42,9 @@ impl Jrd {
             .iter()
             .filter(|l| l.rel == "self")
             .find(|l| {
-                l.kind.as_deref().is_some_and(|t| {
-                    t == ACTIVITY_JSON || t.starts_with("application/ld+json")
-                })
+                l.kind
+                    .as_deref()
+                    .is_some_and(|t| t == ACTIVITY_JSON || t.starts_with("application/ld+json"))
             })
             .and_then(|l| l.href.as_deref())
     }

@@ -1,1 +1,12 @@
+//! Starling's integration suite: real nodes on loopback ports, driven over
+//! real HTTP, each test run once on SQLite and once on PostgreSQL.
+//!
+//! The PostgreSQL half connects to `STARLING_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and gives every test a fresh
+//! database that is dropped afterwards.
 
+mod support;
+
+mod cli;
+mod discovery;
+mod storage;

@@ -18,7 +18,13 @@ pub fn routes() -> Router<App> {
 async fn instance_actor(State(app): State<App>) -> Response {
     let urls = app.urls();
     let id = urls.instance_actor();
-    let host = app.config().domain.split(':').next().unwrap_or_default().to_owned();
+    let host = app
+        .config()
+        .domain
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     super::activity_json(&json!({
         "@context": actor_context(),
         "id": id,

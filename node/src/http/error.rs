@@ -35,7 +35,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             ApiError::Internal(e) => {
                 tracing::error!(error = %chain(e), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error".to_owned(),
+                )
             }
         };
         (status, Json(serde_json::json!({ "error": message }))).into_response()

@@ -58,7 +58,11 @@ pub fn wants_activity_json(headers: &HeaderMap) -> bool {
 /// A JSON body with the given content type.
 pub fn json_as(content_type: &'static str, body: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => ([(CONTENT_TYPE, HeaderValue::from_static(content_type))], bytes).into_response(),
+        Ok(bytes) => (
+            [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            bytes,
+        )
+            .into_response(),
         Err(e) => error::ApiError::Internal(crate::error::Internal::Crypto(format!(
             "serialising a response: {e}"
         )))
@@ -95,7 +99,9 @@ mod tests {
             "application/activity+json, application/ld+json; q=0.9"
         )));
         assert!(wants_activity_json(&accept("application/json")));
-        assert!(!wants_activity_json(&accept("text/html,application/xhtml+xml,*/*;q=0.8")));
+        assert!(!wants_activity_json(&accept(
+            "text/html,application/xhtml+xml,*/*;q=0.8"
+        )));
         assert!(!wants_activity_json(&accept("*/*")));
         assert!(!wants_activity_json(&HeaderMap::new()));
     }

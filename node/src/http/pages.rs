@@ -46,7 +46,10 @@ pub fn page(title: &str, body: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(VARY, HeaderValue::from_static("Accept"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -93,7 +96,9 @@ pub async fn profile(app: &App, account: &DbAccount) -> Result<Response, ApiErro
     )
     .parse()
     {
-        response.headers_mut().insert(axum::http::header::LINK, link);
+        response
+            .headers_mut()
+            .insert(axum::http::header::LINK, link);
     }
     Ok(response)
 }

@@ -113,8 +113,13 @@ async fn following(State(app): State<App>, Path(name): Path<String>) -> Result<R
 
 async fn featured(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
     let account = local_account(&app, &name).await?;
-    let id = app.urls().actor_part(&account.username, "collections/featured");
-    Ok(super::activity_json(&OrderedCollection::inline(id, Vec::new())))
+    let id = app
+        .urls()
+        .actor_part(&account.username, "collections/featured");
+    Ok(super::activity_json(&OrderedCollection::inline(
+        id,
+        Vec::new(),
+    )))
 }
 
 /// `GET /@name`: the HTML profile page (the actor's `url`).

@@ -117,7 +117,8 @@ async fn host_meta(State(app): State<App>) -> Response {
          <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" template=\"{template}\"/>\n</XRD>\n"
     );
-    let mut response = ([(CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response();
+    let mut response =
+        ([(CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response();
     allow_any_origin(&mut response);
     response
 }
@@ -144,7 +145,8 @@ async fn nodeinfo(State(app): State<App>) -> Response {
 
 /// Discovery documents are public: let browsers' scripts read them.
 pub fn allow_any_origin(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
 }

@@ -68,7 +68,11 @@ impl Email {
             && !value.chars().any(|c| c.is_whitespace() || c.is_control())
             && !domain.starts_with('.')
             && !domain.ends_with('.');
-        if ok { Ok(Email(value.to_owned())) } else { Err(bad()) }
+        if ok {
+            Ok(Email(value.to_owned()))
+        } else {
+            Err(bad())
+        }
     }
 }
 
@@ -94,7 +98,6 @@ pub enum CreateUserError {
     #[error(transparent)]
     Internal(#[from] Internal),
 }
-
 
 /// What the admin CLI or registration asks for.
 #[derive(Debug, Clone)]
@@ -170,8 +173,11 @@ pub fn hash_password(password: &str) -> Result<String, Internal> {
 
 /// Whether `password` matches the stored PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]
@@ -180,12 +186,30 @@ mod tests {
 
     #[test]
     fn usernames_follow_mastodon_rules() {
-        for ok in ["alice", "Alice_1", "a", "_", "a.b-c", "x_", "a-b.c_d", "abcdefghijklmnopqrstuvwxyz0123"] {
+        for ok in [
+            "alice",
+            "Alice_1",
+            "a",
+            "_",
+            "a.b-c",
+            "x_",
+            "a-b.c_d",
+            "abcdefghijklmnopqrstuvwxyz0123",
+        ] {
             assert!(Username::parse(ok).is_ok(), "{ok} should be valid");
         }
         for bad in [
-            "", ".alice", "alice.", "-bob", "bob-", "al ice", "al@ice", "ünïcode",
-            "abcdefghijklmnopqrstuvwxyz01234", "a/b", "a:b",
+            "",
+            ".alice",
+            "alice.",
+            "-bob",
+            "bob-",
+            "al ice",
+            "al@ice",
+            "ünïcode",
+            "abcdefghijklmnopqrstuvwxyz01234",
+            "a/b",
+            "a:b",
         ] {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be invalid");
         }
@@ -195,7 +219,14 @@ mod tests {
     fn emails_and_passwords_are_checked() {
         assert!(Email::parse("alice@example.com").is_ok());
         assert!(Email::parse("alice@localhost").is_ok());
-        for bad in ["alice", "@example.com", "alice@", "a b@c.d", "a@b@c", "a@.com"] {
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@c.d",
+            "a@b@c",
+            "a@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(check_password("short").is_err());

@@ -31,9 +31,10 @@ impl Store {
         .execute(&self.write)
         .await?;
         // Read back through the writer: it has certainly seen its own commit.
-        let row = sqlx::query("SELECT public_key_pem, private_key_pem FROM instance_keys WHERE id = 1")
-            .fetch_one(&self.write)
-            .await?;
+        let row =
+            sqlx::query("SELECT public_key_pem, private_key_pem FROM instance_keys WHERE id = 1")
+                .fetch_one(&self.write)
+                .await?;
         Ok(DbInstanceKey {
             public_key_pem: row.try_get(0)?,
             private_key_pem: row.try_get(1)?,
@@ -42,9 +43,10 @@ impl Store {
 
     /// The stored instance key, if there is one yet.
     pub async fn instance_key(&self) -> Result<Option<DbInstanceKey>, StoreError> {
-        let row = sqlx::query("SELECT public_key_pem, private_key_pem FROM instance_keys WHERE id = 1")
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query("SELECT public_key_pem, private_key_pem FROM instance_keys WHERE id = 1")
+                .fetch_optional(&self.read)
+                .await?;
         row.map(|row| {
             Ok(DbInstanceKey {
                 public_key_pem: row.try_get(0)?,

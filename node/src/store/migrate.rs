@@ -25,8 +25,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.
-const PG_LOCK: &str = "DO $$ BEGIN PERFORM pg_advisory_lock(7_140_312_202); END $$";
-const PG_UNLOCK: &str = "DO $$ BEGIN PERFORM pg_advisory_unlock(7_140_312_202); END $$";
+const PG_LOCK: &str = "DO $$ BEGIN PERFORM pg_advisory_lock(7140312202); END $$";
+const PG_UNLOCK: &str = "DO $$ BEGIN PERFORM pg_advisory_unlock(7140312202); END $$";
 
 impl Store {
     /// Applies every migration the database has not seen yet. Returns how many
@@ -71,12 +71,14 @@ impl Store {
             };
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             sqlx::raw_sql(script).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
             count += 1;
