@@ -9,6 +9,9 @@
 //! - [`webfinger`]: the JRD document and `acct:` URIs (RFC 7033, RFC 7565).
 //! - [`nodeinfo`]: NodeInfo 2.0 / 2.1 discovery and documents.
 //! - [`datetime`]: the timestamp formats Mastodon and ActivityPub use.
+//! - [`mastodon`]: Mastodon client API entities (Account, Status, …).
+//! - [`text`]: plain text of a post to Mastodon-style HTML (links, mentions,
+//!   hashtags), and what it mentions and tags.
 //!
 //! Architecture invariant: no tokio, sqlx, axum or reqwest here. Types are plain
 //! serde structs; behaviour lives in `federation` and `node`.
@@ -16,5 +19,7 @@
 
 pub mod activitystreams;
 pub mod datetime;
+pub mod mastodon;
 pub mod nodeinfo;
+pub mod text;
 pub mod webfinger;

@@ -1,0 +1,1 @@
+//! Mastodon client API entities, exactly as Mastodon documents them.

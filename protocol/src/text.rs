@@ -1,0 +1,1 @@
+//! Plain text of a post to Mastodon-style HTML: links, mentions, hashtags.
