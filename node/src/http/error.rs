@@ -14,9 +14,34 @@ pub enum ApiError {
     /// 400: the request is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: no valid token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the token lacks a scope, or the user may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 413: the body is over the limit.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 422: well-formed but invalid.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 429: over the rate limit.
+    #[error("Too many requests")]
+    TooManyRequests,
+    /// An OAuth 2 error (RFC 6749 §5.2 body: `error` + `error_description`).
+    #[error("{error}: {description}")]
+    OAuth {
+        /// HTTP status (400 or 401).
+        status: StatusCode,
+        /// The RFC 6749 error code, e.g. `invalid_grant`.
+        error: &'static str,
+        /// Human-readable detail.
+        description: String,
+    },
     /// 500: our fault; the cause chain is logged, the client sees a generic text.
     #[error(transparent)]
     Internal(#[from] Internal),
@@ -32,7 +57,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+            ApiError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
+            ApiError::OAuth {
+                status,
+                error,
+                description,
+            } => {
+                let body = serde_json::json!({ "error": error, "error_description": description });
+                return (*status, Json(body)).into_response();
+            }
             ApiError::Internal(e) => {
                 tracing::error!(error = %chain(e), "internal error");
                 (

@@ -6,9 +6,13 @@
 //! Every failure leaves through [`error::ApiError`].
 
 pub mod actor;
+pub mod api;
+pub mod auth;
 pub mod error;
 pub mod nodeinfo;
+pub mod oauth;
 pub mod pages;
+pub mod params;
 pub mod users;
 pub mod well_known;
 
@@ -30,6 +34,8 @@ pub fn router(app: App) -> Router {
         .merge(nodeinfo::routes())
         .merge(users::routes())
         .merge(actor::routes())
+        .merge(oauth::routes())
+        .merge(api::routes())
         .fallback(error::not_found)
         .with_state(app)
 }

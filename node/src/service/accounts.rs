@@ -153,6 +153,7 @@ pub async fn create_local_user(app: &App, new: NewUser) -> Result<DbUser, Create
         .map_err(Internal::Store)?
         .ok_or_else(|| Internal::Crypto("the new account vanished".into()))?;
     Ok(DbUser {
+        id: row.user_id,
         account,
         email: row.email,
         password_hash: row.password_hash,

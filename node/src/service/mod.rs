@@ -2,3 +2,6 @@
 //! validate input, talk to the store, and never know about HTTP.
 
 pub mod accounts;
+pub mod apps;
+pub mod oauth;
+pub mod present;

@@ -34,11 +34,15 @@ pub struct DbAccount {
     pub header_url: Option<String>,
     /// Creation time, ms since the epoch.
     pub created_at: i64,
+    /// Profile metadata, a JSON array of `{name, value}`.
+    pub fields: String,
 }
 
 /// A local user: the account plus sign-in data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbUser {
+    /// The user row's id (tokens and codes refer to it).
+    pub id: i64,
     /// The user's account.
     pub account: DbAccount,
     /// The user's email (the OAuth password-grant login).
@@ -74,7 +78,7 @@ pub struct NewLocalUser {
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
      a.discoverable, a.bot, a.public_key_pem, a.private_key_pem, a.avatar_url, a.header_url, \
-     a.created_at";
+     a.created_at, a.fields";
 
 fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
     Ok(DbAccount {
@@ -91,11 +95,13 @@ fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
         avatar_url: row.try_get("avatar_url")?,
         header_url: row.try_get("header_url")?,
         created_at: row.try_get("created_at")?,
+        fields: row.try_get("fields")?,
     })
 }
 
 fn user_from_row(row: &AnyRow) -> Result<DbUser, sqlx::Error> {
     Ok(DbUser {
+        id: row.try_get("user_id")?,
         account: account_from_row(row)?,
         email: row.try_get("email")?,
         password_hash: row.try_get("password_hash")?,
@@ -175,7 +181,7 @@ impl Store {
     /// Every local user, oldest first.
     pub async fn local_users(&self) -> Result<Vec<DbUser>, StoreError> {
         let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS}, u.email, u.password_hash, u.admin \
+            "SELECT {ACCOUNT_COLUMNS}, u.id AS user_id, u.email, u.password_hash, u.admin \
              FROM users u JOIN accounts a ON a.id = u.account_id ORDER BY a.id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -197,5 +203,114 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         Ok([row.try_get(0)?, row.try_get(1)?, row.try_get(2)?])
+    }
+}
+
+impl Store {
+    /// The local user whose email or username is `login` (case-insensitive),
+    /// as the OAuth password grant and the sign-in page look them up.
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<DbUser>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, u.id AS user_id, u.email, u.password_hash, u.admin \
+             FROM users u JOIN accounts a ON a.id = u.account_id \
+             WHERE lower(u.email) = lower($1) OR (lower(a.username) = lower($1) AND a.domain IS NULL)"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(login)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    /// The local user with this user id.
+    pub async fn user_by_id(&self, user_id: i64) -> Result<Option<DbUser>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, u.id AS user_id, u.email, u.password_hash, u.admin \
+             FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+}
+
+/// Profile changes from `update_credentials`; `None` leaves a value alone.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Bio (plain text for local accounts).
+    pub note: Option<String>,
+    /// Follows need approval.
+    pub locked: Option<bool>,
+    /// Automated account.
+    pub bot: Option<bool>,
+    /// Opt into discovery.
+    pub discoverable: Option<bool>,
+    /// Metadata fields, JSON.
+    pub fields: Option<String>,
+}
+
+impl Store {
+    /// Accounts by id, in no particular order.
+    pub async fn accounts(&self, ids: &[i64]) -> Result<Vec<DbAccount>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = super::sql::Sql::new(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN ("
+        ));
+        sql.bind_list(ids).push(")");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        Ok(rows
+            .iter()
+            .map(account_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// One account by id.
+    pub async fn account(&self, id: i64) -> Result<Option<DbAccount>, StoreError> {
+        Ok(self.accounts(&[id]).await?.pop())
+    }
+
+    /// An account by `username` and `domain` (None = local), ignoring case.
+    pub async fn account_by_acct(
+        &self,
+        username: &str,
+        domain: Option<&str>,
+    ) -> Result<Option<DbAccount>, StoreError> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE lower(a.username) = lower($1) \
+             AND lower(coalesce(a.domain, '')) = lower($2)"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .bind(domain.unwrap_or_default())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(account_from_row).transpose()?)
+    }
+
+    /// Applies profile changes.
+    pub async fn update_profile(&self, id: i64, u: &ProfileUpdate) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE accounts SET display_name = coalesce($1, display_name), note = coalesce($2, note), \
+             locked = coalesce($3, locked), bot = coalesce($4, bot), \
+             discoverable = coalesce($5, discoverable), fields = coalesce($6, fields), \
+             updated_at = $7 WHERE id = $8",
+        )
+        .bind(&u.display_name)
+        .bind(&u.note)
+        .bind(u.locked)
+        .bind(u.bot)
+        .bind(u.discoverable)
+        .bind(&u.fields)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 }

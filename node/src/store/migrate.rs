@@ -17,12 +17,20 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Append only: a landed migration never changes.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sqlite: include_str!("../../../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sqlite: include_str!("../../../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "client_api",
+        sqlite: include_str!("../../../migrations/sqlite/0002_client_api.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_client_api.sql"),
+    },
+];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.
 const PG_LOCK: &str = "DO $$ BEGIN PERFORM pg_advisory_lock(7140312202); END $$";

@@ -15,8 +15,13 @@
 //! [`statuses`], [`instance`] (the instance actor's key), [`migrate`].
 
 pub mod accounts;
+pub mod feeds;
 pub mod instance;
+pub mod jobs;
 pub mod migrate;
+pub mod oauth;
+pub mod social;
+pub mod sql;
 pub mod statuses;
 
 use std::path::Path;

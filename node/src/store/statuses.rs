@@ -1,11 +1,558 @@
-//! Statuses (posts). The client API fills this out; for now, the counts that
-//! discovery documents publish.
+//! Statuses (posts and boosts), with their mentions, tags, edits, and the
+//! per-status counts and per-viewer flags the client API shows.
+
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::sql::{Page, Sql};
+use super::{Store, StoreError, flag, now_ms};
+
+/// A status row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbStatus {
+    /// Snowflake id.
+    pub id: i64,
+    /// Author.
+    pub account_id: i64,
+    /// ActivityPub id (remote statuses); None for local ones.
+    pub uri: Option<String>,
+    /// Web URL (remote statuses).
+    pub url: Option<String>,
+    /// Whether a local user wrote it.
+    pub local: bool,
+    /// Parent status.
+    pub in_reply_to_id: Option<i64>,
+    /// Parent's author.
+    pub in_reply_to_account_id: Option<i64>,
+    /// For a boost: the boosted status.
+    pub reblog_of_id: Option<i64>,
+    /// The source text as written.
+    pub text: String,
+    /// Rendered HTML.
+    pub content: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Whether media is marked sensitive.
+    pub sensitive: bool,
+    /// `public`, `unlisted`, `private` or `direct`.
+    pub visibility: String,
+    /// ISO 639 language code.
+    pub language: Option<String>,
+    /// Creation time, ms.
+    pub created_at: i64,
+    /// Last edit time, ms.
+    pub edited_at: Option<i64>,
+    /// The posting application.
+    pub application_id: Option<i64>,
+}
+
+const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
+    s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
+    s.visibility, s.language, s.created_at, s.edited_at, s.application_id";
+
+fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
+    Ok(DbStatus {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        uri: row.try_get("uri")?,
+        url: row.try_get("url")?,
+        local: flag(row, "local")?,
+        in_reply_to_id: row.try_get("in_reply_to_id")?,
+        in_reply_to_account_id: row.try_get("in_reply_to_account_id")?,
+        reblog_of_id: row.try_get("reblog_of_id")?,
+        text: row.try_get("text")?,
+        content: row.try_get("content")?,
+        spoiler_text: row.try_get("spoiler_text")?,
+        sensitive: flag(row, "sensitive")?,
+        visibility: row.try_get("visibility")?,
+        language: row.try_get("language")?,
+        created_at: row.try_get("created_at")?,
+        edited_at: row.try_get("edited_at")?,
+        application_id: row.try_get("application_id")?,
+    })
+}
+
+/// Everything stored with a new status, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewStatus {
+    /// The status itself.
+    pub status: DbStatus,
+    /// Mentioned account ids.
+    pub mentions: Vec<i64>,
+    /// Hashtag names (as written).
+    pub tags: Vec<String>,
+    /// Ids for tags that may need creating, one per tag.
+    pub tag_ids: Vec<i64>,
+    /// `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
+    /// Id of the fan-out job to enqueue.
+    pub job_id: i64,
+}
+
+/// Per-status counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Replies.
+    pub replies: i64,
+    /// Boosts.
+    pub reblogs: i64,
+    /// Favourites.
+    pub favourites: i64,
+}
+
+/// What one viewer has done to a status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewerFlags {
+    /// Favourited it.
+    pub favourited: bool,
+    /// Boosted it.
+    pub reblogged: bool,
+    /// Bookmarked it.
+    pub bookmarked: bool,
+    /// Pinned it (own statuses).
+    pub pinned: bool,
+}
 
 impl Store {
+    /// Stores a new status with its mentions, tags, the author's own home-feed
+    /// row and a fan-out job, atomically. With an idempotency key already used
+    /// by this author, stores nothing and returns the earlier status's id.
+    pub async fn insert_status(&self, new: &NewStatus) -> Result<i64, StoreError> {
+        let s = &new.status;
+        let mut tx = self.write.begin().await?;
+        if let Some(key) = &new.idempotency_key {
+            let earlier = sqlx::query(
+                "SELECT status_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+            )
+            .bind(s.account_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = earlier {
+                return Ok(row.try_get(0)?);
+            }
+            sqlx::query(
+                "INSERT INTO idempotency_keys (account_id, key, status_id, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(s.account_id)
+            .bind(key)
+            .bind(s.id)
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO statuses (id, account_id, uri, url, local, in_reply_to_id, \
+             in_reply_to_account_id, reblog_of_id, text, content, spoiler_text, sensitive, \
+             visibility, language, created_at, application_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(s.id)
+        .bind(s.account_id)
+        .bind(&s.uri)
+        .bind(&s.url)
+        .bind(s.local)
+        .bind(s.in_reply_to_id)
+        .bind(s.in_reply_to_account_id)
+        .bind(s.reblog_of_id)
+        .bind(&s.text)
+        .bind(&s.content)
+        .bind(&s.spoiler_text)
+        .bind(s.sensitive)
+        .bind(&s.visibility)
+        .bind(&s.language)
+        .bind(s.created_at)
+        .bind(s.application_id)
+        .execute(&mut *tx)
+        .await?;
+        for account_id in &new.mentions {
+            sqlx::query(
+                "INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(s.id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (name, fresh_id) in new.tags.iter().zip(&new.tag_ids) {
+            sqlx::query("INSERT INTO tags (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(fresh_id)
+                .bind(name)
+                .bind(s.created_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO status_tags (status_id, tag_id) \
+                 SELECT $1, id FROM tags WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING",
+            )
+            .bind(s.id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO home_feed (account_id, status_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(s.account_id)
+        .bind(s.id)
+        .execute(&mut *tx)
+        .await?;
+        super::jobs::enqueue_in(
+            &mut tx,
+            new.job_id,
+            "fanout",
+            &serde_json::json!({ "status_id": s.id }).to_string(),
+            s.created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(s.id)
+    }
+
+    /// One status (not deleted).
+    pub async fn status(&self, id: i64) -> Result<Option<DbStatus>, StoreError> {
+        Ok(self.statuses(&[id]).await?.pop())
+    }
+
+    /// Statuses by id (not deleted), in no particular order.
+    pub async fn statuses(&self, ids: &[i64]) -> Result<Vec<DbStatus>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM statuses s WHERE s.deleted_at IS NULL AND s.id IN ("
+        ));
+        sql.bind_list(ids).push(")");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        Ok(rows.iter().map(status_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Soft-deletes a status and the boosts of it, and drops them from feeds.
+    pub async fn delete_status(&self, id: i64) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let now = now_ms();
+        sqlx::query("UPDATE statuses SET deleted_at = $1 WHERE (id = $2 OR reblog_of_id = $2) AND deleted_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM home_feed WHERE status_id = $1 \
+             OR status_id IN (SELECT id FROM statuses WHERE reblog_of_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM notifications WHERE status_id = $1 \
+             OR status_id IN (SELECT id FROM statuses WHERE reblog_of_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces a status's text, keeping the previous version in its history.
+    pub async fn edit_status(
+        &self,
+        id: i64,
+        edit_id: i64,
+        text: &str,
+        content: &str,
+        spoiler_text: &str,
+        sensitive: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let now = now_ms();
+        // The first edit also records the original version.
+        sqlx::query(
+            "INSERT INTO status_edits (id, status_id, text, content, spoiler_text, sensitive, created_at) \
+             SELECT $1, id, text, content, spoiler_text, sensitive, coalesce(edited_at, created_at) \
+             FROM statuses WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = $2)",
+        )
+        .bind(edit_id - 1)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE statuses SET text = $1, content = $2, spoiler_text = $3, sensitive = $4, \
+             edited_at = $5 WHERE id = $6",
+        )
+        .bind(text)
+        .bind(content)
+        .bind(spoiler_text)
+        .bind(sensitive)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO status_edits (id, status_id, text, content, spoiler_text, sensitive, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(edit_id)
+        .bind(id)
+        .bind(text)
+        .bind(content)
+        .bind(spoiler_text)
+        .bind(sensitive)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The versions of an edited status, oldest first: (text, content,
+    /// spoiler_text, sensitive, created_at).
+    pub async fn status_edits(
+        &self,
+        id: i64,
+    ) -> Result<Vec<(String, String, String, bool, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT text, content, spoiler_text, sensitive, created_at FROM status_edits \
+             WHERE status_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    flag(r, "sensitive")?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Mentioned account ids per status.
+    pub async fn mentions_of(
+        &self,
+        status_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
+        let mut sql = Sql::new("SELECT status_id, account_id FROM mentions WHERE status_id IN (");
+        sql.bind_list(status_ids).push(")");
+        let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            out.entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        Ok(out)
+    }
+
+    /// Tag names per status.
+    pub async fn tags_of(
+        &self,
+        status_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id \
+             WHERE st.status_id IN (",
+        );
+        sql.bind_list(status_ids).push(")");
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            out.entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        Ok(out)
+    }
+
+    /// Reply, boost and favourite counts per status.
+    pub async fn status_counts(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, StatusCounts>, StoreError> {
+        let mut out: HashMap<i64, StatusCounts> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for (kind, table_sql) in [
+            (
+                0,
+                "SELECT in_reply_to_id, count(*) FROM statuses WHERE deleted_at IS NULL AND in_reply_to_id IN (",
+            ),
+            (
+                1,
+                "SELECT reblog_of_id, count(*) FROM statuses WHERE deleted_at IS NULL AND reblog_of_id IN (",
+            ),
+            (
+                2,
+                "SELECT status_id, count(*) FROM favourites WHERE status_id IN (",
+            ),
+        ] {
+            let mut sql = Sql::new(table_sql);
+            sql.bind_list(ids).push(") GROUP BY 1");
+            for row in sql.query().fetch_all(&self.read).await? {
+                let id: i64 = row.try_get(0)?;
+                let n: i64 = row.try_get(1)?;
+                let c = out.entry(id).or_default();
+                match kind {
+                    0 => c.replies = n,
+                    1 => c.reblogs = n,
+                    _ => c.favourites = n,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// What `viewer` has done to each of these statuses.
+    pub async fn viewer_flags(
+        &self,
+        viewer: i64,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, ViewerFlags>, StoreError> {
+        let mut out: HashMap<i64, ViewerFlags> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for (kind, head) in [
+            (0, "SELECT status_id FROM favourites WHERE account_id = "),
+            (
+                1,
+                "SELECT reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ",
+            ),
+            (2, "SELECT status_id FROM bookmarks WHERE account_id = "),
+            (3, "SELECT status_id FROM status_pins WHERE account_id = "),
+        ] {
+            let column = if kind == 1 {
+                "reblog_of_id"
+            } else {
+                "status_id"
+            };
+            let mut sql = Sql::new(head);
+            sql.bind(viewer)
+                .push(&format!(" AND {column} IN ("))
+                .bind_list(ids)
+                .push(")");
+            for row in sql.query().fetch_all(&self.read).await? {
+                let id: i64 = row.try_get(0)?;
+                let f = out.entry(id).or_default();
+                match kind {
+                    0 => f.favourited = true,
+                    1 => f.reblogged = true,
+                    2 => f.bookmarked = true,
+                    _ => f.pinned = true,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An account's statuses, newest first, with Mastodon's filters. Visibility
+    /// is limited to `visibilities`.
+    pub async fn account_statuses(
+        &self,
+        account_id: i64,
+        visibilities: &[&str],
+        exclude_replies: bool,
+        exclude_reblogs: bool,
+        pinned_only: bool,
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM statuses s WHERE s.account_id = "
+        ));
+        sql.bind(account_id).push(" AND s.deleted_at IS NULL");
+        push_visibilities(&mut sql, visibilities);
+        if exclude_replies {
+            // Mastodon keeps self-replies (threads) when excluding replies.
+            sql.push(" AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)");
+        }
+        if exclude_reblogs {
+            sql.push(" AND s.reblog_of_id IS NULL");
+        }
+        if pinned_only {
+            sql.push(" AND s.id IN (SELECT status_id FROM status_pins WHERE account_id = ")
+                .bind(account_id)
+                .push(")");
+        }
+        page.apply(&mut sql, "s.id");
+        self.fetch_statuses(sql, page).await
+    }
+
+    pub(crate) async fn fetch_statuses(
+        &self,
+        sql: Sql,
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<DbStatus> = rows.iter().map(status_from_row).collect::<Result<_, _>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Ancestors of a status (oldest first), following `in_reply_to_id` up to
+    /// `limit` steps, and all descendants (depth-first by id), bounded.
+    pub async fn thread(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<(Vec<DbStatus>, Vec<DbStatus>), StoreError> {
+        let mut ancestors = Vec::new();
+        let mut cursor = self.status(id).await?.and_then(|s| s.in_reply_to_id);
+        let mut seen = HashSet::new();
+        while let Some(parent) = cursor {
+            if ancestors.len() as i64 >= limit || !seen.insert(parent) {
+                break;
+            }
+            match self.status(parent).await? {
+                Some(s) => {
+                    cursor = s.in_reply_to_id;
+                    ancestors.push(s);
+                }
+                None => break,
+            }
+        }
+        ancestors.reverse();
+        let sql = format!(
+            "WITH RECURSIVE thread(id, depth) AS (SELECT id, 0 FROM statuses WHERE id = $1 \
+             UNION ALL SELECT s.id, t.depth + 1 FROM statuses s JOIN thread t ON s.in_reply_to_id = t.id \
+             WHERE t.depth < 100) \
+             SELECT {COLUMNS} FROM statuses s JOIN thread t ON t.id = s.id \
+             WHERE s.id <> $1 AND s.deleted_at IS NULL ORDER BY s.id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        let descendants = rows.iter().map(status_from_row).collect::<Result<_, _>>()?;
+        Ok((ancestors, descendants))
+    }
+
+    /// The boost of `status_id` by `account_id`, if any.
+    pub async fn reblog_by(
+        &self,
+        account_id: i64,
+        status_id: i64,
+    ) -> Result<Option<DbStatus>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM statuses s WHERE s.account_id = $1 AND s.reblog_of_id = $2 \
+             AND s.deleted_at IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(status_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(status_from_row).transpose()?)
+    }
+
     /// Posts written by local users that still exist (not boosts).
     pub async fn count_local_statuses(&self) -> Result<i64, StoreError> {
         let row = sqlx::query(
@@ -29,4 +576,33 @@ impl Store {
         .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
+
+    /// Status count and last status time per account.
+    pub async fn account_status_stats(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, (i64, Option<i64>)>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT account_id, count(*), max(created_at) FROM statuses \
+             WHERE deleted_at IS NULL AND account_id IN (",
+        );
+        sql.bind_list(ids).push(") GROUP BY account_id");
+        let mut out = HashMap::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            out.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        }
+        Ok(out)
+    }
+}
+
+/// ` AND s.visibility IN ('public', …)` from a fixed list (never user input).
+pub(crate) fn push_visibilities(sql: &mut Sql, visibilities: &[&str]) {
+    sql.push(" AND s.visibility IN (");
+    for (i, v) in visibilities.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*v);
+    }
+    sql.push(")");
 }

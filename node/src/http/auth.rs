@@ -1,0 +1,124 @@
+//! Bearer-token authentication and scope checks for the client API.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::service::oauth::{Scopes, hash_secret};
+
+/// An authenticated request: a valid, unrevoked token.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The token's row id.
+    pub token_id: i64,
+    /// The app the token was issued to.
+    pub app_id: i64,
+    /// The signed-in account, unless this is a client-credentials token.
+    pub account_id: Option<i64>,
+    /// What the token may do.
+    pub scopes: Scopes,
+}
+
+impl Auth {
+    /// 403 unless the token grants `scope`.
+    pub fn require(&self, scope: &str) -> Result<&Self, ApiError> {
+        if self.scopes.allows(scope) {
+            Ok(self)
+        } else {
+            Err(ApiError::Forbidden(
+                "This action is outside the authorized scopes".into(),
+            ))
+        }
+    }
+
+    /// The signed-in account's id, after checking `scope`; 422 for app-only
+    /// tokens, as Mastodon answers.
+    pub fn account(&self, scope: &str) -> Result<i64, ApiError> {
+        self.require(scope)?;
+        self.account_id.ok_or_else(|| {
+            ApiError::Unprocessable("This method requires an authenticated user".into())
+        })
+    }
+}
+
+/// The token from `Authorization: Bearer …` or the `access_token` query
+/// parameter.
+pub fn bearer_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
+            .filter(|t| !t.is_empty());
+    }
+    url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// Looks a token up; `Ok(None)` when it is unknown or revoked.
+pub async fn authenticate(app: &App, token: &str) -> Result<Option<Auth>, ApiError> {
+    let Some(row) = app.store().token_by_hash(&hash_secret(token)).await? else {
+        return Ok(None);
+    };
+    let scopes = Scopes::parse(&row.scopes).map_err(|e| {
+        ApiError::Internal(crate::error::Internal::Crypto(format!(
+            "stored scopes: {e}"
+        )))
+    })?;
+    Ok(Some(Auth {
+        token_id: row.id,
+        app_id: row.app_id,
+        account_id: row.account_id,
+        scopes,
+    }))
+}
+
+impl FromRequestParts<App> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let token = bearer_token(parts)
+            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        let auth = authenticate(app, &token)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+/// Authentication that may be absent (public endpoints); a token that is
+/// present but invalid is still a 401, as on Mastodon.
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl MaybeAuth {
+    /// The viewer's account id, if signed in with a token that may read.
+    pub fn viewer(&self) -> Option<i64> {
+        self.0.as_ref().and_then(|a| a.account_id)
+    }
+}
+
+impl FromRequestParts<App> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        if bearer_token(parts).is_none() {
+            return Ok(MaybeAuth(None));
+        }
+        Auth::from_request_parts(parts, app)
+            .await
+            .map(|a| MaybeAuth(Some(a)))
+    }
+}

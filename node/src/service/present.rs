@@ -1,0 +1,387 @@
+//! Turning stored rows into Mastodon entities for one viewer, in batches: one
+//! query per kind of fact for a whole page, never one per status.
+
+use std::collections::HashMap;
+
+use starling_protocol::datetime::{date, iso8601_millis};
+use starling_protocol::mastodon::{
+    Account, AccountSource, Field, Notification, NotificationType, Relationship, Status,
+    StatusApplication, StatusMention, StatusTag, Visibility,
+};
+
+use crate::app::App;
+use crate::error::Internal;
+use crate::store::accounts::DbAccount;
+use crate::store::feeds::DbNotification;
+use crate::store::statuses::DbStatus;
+
+/// Parses a stored visibility name.
+pub fn visibility(name: &str) -> Visibility {
+    match name {
+        "public" => Visibility::Public,
+        "unlisted" => Visibility::Unlisted,
+        "direct" => Visibility::Direct,
+        _ => Visibility::Private,
+    }
+}
+
+/// The stored name of a visibility.
+pub fn visibility_name(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "public",
+        Visibility::Unlisted => "unlisted",
+        Visibility::Private => "private",
+        Visibility::Direct => "direct",
+    }
+}
+
+/// `user` for local accounts, `user@domain` for remote ones.
+pub fn acct(a: &DbAccount) -> String {
+    match &a.domain {
+        Some(d) => format!("{}@{d}", a.username),
+        None => a.username.clone(),
+    }
+}
+
+/// The profile page URL of an account.
+pub fn profile_url(app: &App, a: &DbAccount) -> String {
+    match &a.domain {
+        // Remote accounts keep the URL their server gave (federation fills it).
+        Some(d) => format!("https://{d}/@{}", a.username),
+        None => app.urls().profile(&a.username),
+    }
+}
+
+/// Renders a local bio (plain text) as HTML; remote bios are already HTML.
+fn note_html(app: &App, a: &DbAccount) -> String {
+    if a.domain.is_some() {
+        return a.note.clone();
+    }
+    render_plain(app, &a.note)
+}
+
+/// Plain text to HTML with links and hashtags (mentions left as text).
+pub fn render_plain(app: &App, text: &str) -> String {
+    starling_protocol::text::render(text, |_| None, |tag| tag_url(app, tag))
+}
+
+/// The URL of a hashtag page.
+pub fn tag_url(app: &App, tag: &str) -> String {
+    app.urls().path(&format!("/tags/{}", tag.to_lowercase()))
+}
+
+fn fields_of(a: &DbAccount) -> Vec<Field> {
+    serde_json::from_str::<Vec<Field>>(&a.fields).unwrap_or_default()
+}
+
+/// Builds entities for one viewer.
+pub struct Presenter<'a> {
+    app: &'a App,
+    viewer: Option<i64>,
+}
+
+impl<'a> Presenter<'a> {
+    /// A presenter for `viewer` (None: anonymous).
+    pub fn new(app: &'a App, viewer: Option<i64>) -> Self {
+        Presenter { app, viewer }
+    }
+
+    /// Account entities by id.
+    pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, Account>, Internal> {
+        let rows = self.app.store().accounts(ids).await?;
+        let stats = self.app.store().account_status_stats(ids).await?;
+        let follows = self.app.store().follow_counts(ids).await?;
+        Ok(rows
+            .iter()
+            .map(|a| {
+                let (statuses, last) = stats.get(&a.id).copied().unwrap_or((0, None));
+                let (followers, following) = follows.get(&a.id).copied().unwrap_or((0, 0));
+                (
+                    a.id,
+                    self.account_entity(a, statuses, last, followers, following),
+                )
+            })
+            .collect())
+    }
+
+    /// One account entity, or None if it does not exist.
+    pub async fn account(&self, id: i64) -> Result<Option<Account>, Internal> {
+        Ok(self.accounts(&[id]).await?.remove(&id))
+    }
+
+    /// A list of accounts in the given order (missing ones skipped).
+    pub async fn account_list(&self, ids: &[i64]) -> Result<Vec<Account>, Internal> {
+        let mut map = self.accounts(ids).await?;
+        Ok(ids.iter().filter_map(|id| map.remove(id)).collect())
+    }
+
+    fn account_entity(
+        &self,
+        a: &DbAccount,
+        statuses: i64,
+        last: Option<i64>,
+        followers: i64,
+        following: i64,
+    ) -> Account {
+        let avatar = a
+            .avatar_url
+            .clone()
+            .unwrap_or_else(|| self.app.urls().path("/avatars/original/missing.png"));
+        let header = a
+            .header_url
+            .clone()
+            .unwrap_or_else(|| self.app.urls().path("/headers/original/missing.png"));
+        let uri = match &a.domain {
+            Some(_) => String::new(),
+            None => self.app.urls().actor(&a.username),
+        };
+        Account {
+            id: a.id.to_string(),
+            username: a.username.clone(),
+            acct: acct(a),
+            url: profile_url(self.app, a),
+            uri,
+            display_name: a.display_name.clone(),
+            note: note_html(self.app, a),
+            avatar: avatar.clone(),
+            avatar_static: avatar,
+            header: header.clone(),
+            header_static: header,
+            locked: a.locked,
+            fields: fields_of(a),
+            bot: a.bot,
+            discoverable: Some(a.discoverable),
+            indexable: a.discoverable,
+            // Mastodon rounds account creation to the day.
+            created_at: format!("{}T00:00:00.000Z", date(a.created_at)),
+            last_status_at: last.map(date),
+            statuses_count: statuses.max(0) as u64,
+            followers_count: followers,
+            following_count: following,
+            ..Account::default()
+        }
+    }
+
+    /// The signed-in user's own account, with `source`.
+    pub async fn credential_account(&self, id: i64) -> Result<Option<Account>, Internal> {
+        let Some(mut account) = self.account(id).await? else {
+            return Ok(None);
+        };
+        let Some(row) = self.app.store().account(id).await? else {
+            return Ok(None);
+        };
+        let requests = self
+            .app
+            .store()
+            .related_accounts(
+                crate::store::social::Relation::FollowRequest,
+                id,
+                true,
+                crate::store::sql::Page {
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .len() as u64;
+        account.source = Some(AccountSource {
+            note: row.note.clone(),
+            fields: fields_of(&row),
+            privacy: Visibility::Public,
+            sensitive: false,
+            language: None,
+            follow_requests_count: requests,
+            discoverable: Some(row.discoverable),
+            indexable: Some(row.discoverable),
+            hide_collections: Some(false),
+            ..AccountSource::default()
+        });
+        Ok(Some(account))
+    }
+
+    /// Status entities in the given order; boosts carry their original.
+    pub async fn statuses(&self, rows: &[DbStatus]) -> Result<Vec<Status>, Internal> {
+        let store = self.app.store();
+        // The originals of boosts.
+        let reblog_ids: Vec<i64> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
+        let originals = store.statuses(&reblog_ids).await?;
+        let mut all: Vec<&DbStatus> = rows.iter().collect();
+        all.extend(originals.iter());
+        let ids: Vec<i64> = all.iter().map(|s| s.id).collect();
+
+        let mentions = store.mentions_of(&ids).await?;
+        let tags = store.tags_of(&ids).await?;
+        let counts = store.status_counts(&ids).await?;
+        let flags = match self.viewer {
+            Some(v) => Some(store.viewer_flags(v, &ids).await?),
+            None => None,
+        };
+        let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
+        account_ids.extend(mentions.values().flatten());
+        account_ids.sort_unstable();
+        account_ids.dedup();
+        let accounts = self.accounts(&account_ids).await?;
+        let app_ids: Vec<i64> = all.iter().filter_map(|s| s.application_id).collect();
+        let mut apps = HashMap::new();
+        for id in app_ids {
+            if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(id)
+                && let Some(a) = store.app_by_id(id).await?
+            {
+                e.insert(StatusApplication {
+                    name: a.name,
+                    website: a.website,
+                });
+            }
+        }
+
+        let build = |s: &DbStatus| -> Option<Status> {
+            let account = accounts.get(&s.account_id)?.clone();
+            let c = counts.get(&s.id).copied().unwrap_or_default();
+            let f = flags
+                .as_ref()
+                .map(|m| m.get(&s.id).copied().unwrap_or_default());
+            let uri = s.uri.clone().unwrap_or_else(|| {
+                self.app
+                    .urls()
+                    .path(&format!("/users/{}/statuses/{}", account.username, s.id))
+            });
+            let url = s
+                .url
+                .clone()
+                .or_else(|| Some(format!("{}/{}", account.url, s.id)));
+            Some(Status {
+                id: s.id.to_string(),
+                uri,
+                created_at: iso8601_millis(s.created_at),
+                content: s.content.clone(),
+                visibility: visibility(&s.visibility),
+                sensitive: s.sensitive,
+                spoiler_text: s.spoiler_text.clone(),
+                application: s.application_id.and_then(|id| apps.get(&id).cloned()),
+                mentions: mentions
+                    .get(&s.id)
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|id| accounts.get(id))
+                            .map(|a| StatusMention {
+                                id: a.id.clone(),
+                                username: a.username.clone(),
+                                url: a.url.clone(),
+                                acct: a.acct.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                tags: tags
+                    .get(&s.id)
+                    .map(|names| {
+                        names
+                            .iter()
+                            .map(|n| StatusTag {
+                                name: n.to_lowercase(),
+                                url: tag_url(self.app, n),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                reblogs_count: c.reblogs.max(0) as u64,
+                favourites_count: c.favourites.max(0) as u64,
+                replies_count: c.replies.max(0) as u64,
+                url,
+                in_reply_to_id: s.in_reply_to_id.map(|id| id.to_string()),
+                in_reply_to_account_id: s.in_reply_to_account_id.map(|id| id.to_string()),
+                language: s.language.clone(),
+                edited_at: s.edited_at.map(iso8601_millis),
+                favourited: f.map(|f| f.favourited),
+                reblogged: f.map(|f| f.reblogged),
+                muted: f.map(|_| false),
+                bookmarked: f.map(|f| f.bookmarked),
+                pinned: f.map(|f| f.pinned),
+                account,
+                ..Status::default()
+            })
+        };
+        let by_id: HashMap<i64, &DbStatus> = originals.iter().map(|s| (s.id, s)).collect();
+        Ok(rows
+            .iter()
+            .filter_map(|s| {
+                let mut status = build(s)?;
+                if let Some(original) = s.reblog_of_id {
+                    let inner = build(by_id.get(&original)?)?;
+                    status.content = String::new();
+                    status.uri = format!("{}/activity", status.uri);
+                    status.url = None;
+                    status.reblog = Some(Box::new(inner));
+                }
+                Some(status)
+            })
+            .collect())
+    }
+
+    /// One status entity.
+    pub async fn status(&self, row: &DbStatus) -> Result<Option<Status>, Internal> {
+        Ok(self.statuses(std::slice::from_ref(row)).await?.pop())
+    }
+
+    /// Notification entities in order.
+    pub async fn notifications(
+        &self,
+        rows: &[DbNotification],
+    ) -> Result<Vec<Notification>, Internal> {
+        let status_ids: Vec<i64> = rows.iter().filter_map(|n| n.status_id).collect();
+        let statuses = self.app.store().statuses(&status_ids).await?;
+        let entities = self.statuses(&statuses).await?;
+        let by_id: HashMap<String, Status> =
+            entities.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let account_ids: Vec<i64> = rows.iter().map(|n| n.from_account_id).collect();
+        let accounts = self.accounts(&account_ids).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|n| {
+                let status = match n.status_id {
+                    // A notification whose status is gone is dropped.
+                    Some(id) => Some(by_id.get(&id.to_string())?.clone()),
+                    None => None,
+                };
+                let kind: NotificationType =
+                    serde_json::from_value(serde_json::Value::String(n.kind.clone())).ok()?;
+                Some(Notification {
+                    id: n.id.to_string(),
+                    kind,
+                    group_key: format!("ungrouped-{}", n.id),
+                    created_at: iso8601_millis(n.created_at),
+                    account: accounts.get(&n.from_account_id)?.clone(),
+                    status,
+                    ..Notification::default()
+                })
+            })
+            .collect())
+    }
+
+    /// Relationship entities from `viewer` to each target.
+    pub async fn relationships(
+        &self,
+        viewer: i64,
+        targets: &[i64],
+    ) -> Result<Vec<Relationship>, Internal> {
+        let sets = self.app.store().relation_sets(viewer, targets).await?;
+        Ok(targets
+            .iter()
+            .map(|id| Relationship {
+                id: id.to_string(),
+                following: sets.following.contains(id),
+                showing_reblogs: sets.following.contains(id) && !sets.hiding_reblogs.contains(id),
+                notifying: sets.notifying.contains(id),
+                followed_by: sets.followed_by.contains(id),
+                blocking: sets.blocking.contains(id),
+                blocked_by: sets.blocked_by.contains(id),
+                muting: sets.muting.contains(id),
+                muting_notifications: sets.muting.contains(id),
+                requested: sets.requested.contains(id),
+                requested_by: sets.requested_by.contains(id),
+                note: String::new(),
+                ..Relationship::default()
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,369 @@
+//! Favourites, bookmarks, pins, notifications and the timelines built from
+//! them.
+
+use sqlx::Row;
+
+use super::sql::{Page, Sql};
+use super::statuses::{DbStatus, push_visibilities};
+use super::{Store, StoreError, now_ms};
+
+const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
+    s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
+    s.visibility, s.language, s.created_at, s.edited_at, s.application_id";
+
+/// A per-account marker on a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// `favourites`.
+    Favourite,
+    /// `bookmarks`.
+    Bookmark,
+    /// `status_pins`.
+    Pin,
+}
+
+impl Mark {
+    fn table(self) -> &'static str {
+        match self {
+            Mark::Favourite => "favourites",
+            Mark::Bookmark => "bookmarks",
+            Mark::Pin => "status_pins",
+        }
+    }
+}
+
+/// A notification row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbNotification {
+    /// Snowflake id.
+    pub id: i64,
+    /// Who is notified.
+    pub account_id: i64,
+    /// Who caused it.
+    pub from_account_id: i64,
+    /// Mastodon type name (`mention`, `favourite`, …).
+    pub kind: String,
+    /// The status concerned.
+    pub status_id: Option<i64>,
+    /// When, ms.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Marks a status (idempotent). Returns whether it is new.
+    pub async fn mark(
+        &self,
+        mark: Mark,
+        id: i64,
+        account_id: i64,
+        status_id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO {} (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            mark.table()
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .bind(status_id)
+            .bind(now_ms())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Unmarks a status. Returns whether it was marked.
+    pub async fn unmark(
+        &self,
+        mark: Mark,
+        account_id: i64,
+        status_id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "DELETE FROM {} WHERE account_id = $1 AND status_id = $2",
+            mark.table()
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(status_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The statuses an account marked, newest mark first, paged by mark id.
+    /// Returns (mark id, status).
+    pub async fn marked_statuses(
+        &self,
+        mark: Mark,
+        account_id: i64,
+        page: Page,
+    ) -> Result<Vec<(i64, DbStatus)>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT m.id AS mark_id, {COLUMNS} FROM {} m JOIN statuses s ON s.id = m.status_id \
+             WHERE s.deleted_at IS NULL AND m.account_id = ",
+            mark.table()
+        ));
+        sql.bind(account_id);
+        page.apply(&mut sql, "m.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let mark_id: i64 = row.try_get("mark_id")?;
+            let status = self.statuses(&[row.try_get("id")?]).await?.pop();
+            if let Some(s) = status {
+                out.push((mark_id, s));
+            }
+        }
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Accounts that marked a status (favourited_by), paged by mark id.
+    pub async fn marking_accounts(
+        &self,
+        mark: Mark,
+        status_id: i64,
+        page: Page,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT m.id, m.account_id FROM {} m WHERE m.status_id = ",
+            mark.table()
+        ));
+        sql.bind(status_id);
+        page.apply(&mut sql, "m.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Accounts that boosted a status, paged by the boost's id.
+    pub async fn reblogging_accounts(
+        &self,
+        status_id: i64,
+        page: Page,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT s.id, s.account_id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id = ",
+        );
+        sql.bind(status_id);
+        page.apply(&mut sql, "s.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Fans a status out to the home feeds of the author's local followers
+    /// (`followers`) and of the given local accounts, in one statement each.
+    /// Returns how many feed rows were added.
+    pub async fn fan_out(
+        &self,
+        status_id: i64,
+        author_id: i64,
+        followers: bool,
+        boost: bool,
+        extra: &[i64],
+    ) -> Result<u64, StoreError> {
+        let mut added = 0;
+        if followers {
+            let sql = if boost {
+                "INSERT INTO home_feed (account_id, status_id) \
+                 SELECT f.account_id, $1 FROM follows f JOIN accounts a ON a.id = f.account_id \
+                 WHERE f.target_account_id = $2 AND a.domain IS NULL AND f.show_reblogs = $3 \
+                 ON CONFLICT DO NOTHING"
+            } else {
+                "INSERT INTO home_feed (account_id, status_id) \
+                 SELECT f.account_id, $1 FROM follows f JOIN accounts a ON a.id = f.account_id \
+                 WHERE f.target_account_id = $2 AND a.domain IS NULL AND $3 \
+                 ON CONFLICT DO NOTHING"
+            };
+            added += sqlx::query(sql)
+                .bind(status_id)
+                .bind(author_id)
+                .bind(true)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        }
+        for account in extra {
+            added += sqlx::query(
+                "INSERT INTO home_feed (account_id, status_id) SELECT id, $1 FROM accounts \
+                 WHERE id = $2 AND domain IS NULL ON CONFLICT DO NOTHING",
+            )
+            .bind(status_id)
+            .bind(account)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        }
+        Ok(added)
+    }
+
+    /// A home timeline page.
+    pub async fn home_timeline(
+        &self,
+        account_id: i64,
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+             WHERE s.deleted_at IS NULL AND h.account_id = "
+        ));
+        sql.bind(account_id);
+        page.apply(&mut sql, "h.status_id");
+        self.fetch_statuses(sql, page).await
+    }
+
+    /// The public timeline: public posts (and boosts excluded, as Mastodon),
+    /// optionally only local or only remote.
+    pub async fn public_timeline(
+        &self,
+        local: Option<bool>,
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
+        ));
+        push_visibilities(&mut sql, &["public"]);
+        if let Some(local) = local {
+            sql.push(" AND s.local = ").bind(local);
+        }
+        page.apply(&mut sql, "s.id");
+        self.fetch_statuses(sql, page).await
+    }
+
+    /// Public posts carrying a hashtag.
+    pub async fn tag_timeline(
+        &self,
+        tag: &str,
+        local: Option<bool>,
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM statuses s JOIN status_tags st ON st.status_id = s.id \
+             JOIN tags t ON t.id = st.tag_id WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL \
+             AND lower(t.name) = lower("
+        ));
+        sql.bind(tag).push(")");
+        push_visibilities(&mut sql, &["public"]);
+        if let Some(local) = local {
+            sql.push(" AND s.local = ").bind(local);
+        }
+        page.apply(&mut sql, "s.id");
+        self.fetch_statuses(sql, page).await
+    }
+
+    /// Records a notification.
+    pub async fn notify(&self, n: &DbNotification) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO notifications (id, account_id, from_account_id, type, status_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(n.id)
+        .bind(n.account_id)
+        .bind(n.from_account_id)
+        .bind(&n.kind)
+        .bind(n.status_id)
+        .bind(n.created_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the notification of an undone action.
+    pub async fn unnotify(
+        &self,
+        account_id: i64,
+        from: i64,
+        kind: &str,
+        status_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2 AND type = $3 \
+             AND (status_id = $4 OR ($4 IS NULL AND status_id IS NULL))",
+        )
+        .bind(account_id)
+        .bind(from)
+        .bind(kind)
+        .bind(status_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A page of notifications, optionally restricted to or excluding types.
+    pub async fn notifications(
+        &self,
+        account_id: i64,
+        types: &[String],
+        exclude: &[String],
+        page: Page,
+    ) -> Result<Vec<DbNotification>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT n.id, n.account_id, n.from_account_id, n.type, n.status_id, n.created_at \
+             FROM notifications n WHERE n.account_id = ",
+        );
+        sql.bind(account_id);
+        for (list, op) in [(types, "IN"), (exclude, "NOT IN")] {
+            if !list.is_empty() {
+                sql.push(&format!(" AND n.type {op} ("));
+                for (i, t) in list.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(t.as_str());
+                }
+                sql.push(")");
+            }
+        }
+        page.apply(&mut sql, "n.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<DbNotification> = rows
+            .iter()
+            .map(|r| {
+                Ok(DbNotification {
+                    id: r.try_get(0)?,
+                    account_id: r.try_get(1)?,
+                    from_account_id: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    status_id: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Deletes one notification (or all when `id` is None) of an account.
+    pub async fn dismiss_notifications(
+        &self,
+        account_id: i64,
+        id: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM notifications WHERE account_id = $1 AND ($2 IS NULL OR id = $2)",
+        )
+        .bind(account_id)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,311 @@
+//! The social graph: follows, follow requests, blocks, mutes.
+
+use std::collections::HashSet;
+
+use sqlx::Row;
+
+use super::sql::{Page, Sql};
+use super::{Store, StoreError, now_ms};
+
+/// Which relation table an operation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// `follows`: account follows target.
+    Follow,
+    /// `follow_requests`: account asked to follow target.
+    FollowRequest,
+    /// `blocks`: account blocks target.
+    Block,
+    /// `mutes`: account mutes target.
+    Mute,
+}
+
+impl Relation {
+    fn table(self) -> &'static str {
+        match self {
+            Relation::Follow => "follows",
+            Relation::FollowRequest => "follow_requests",
+            Relation::Block => "blocks",
+            Relation::Mute => "mutes",
+        }
+    }
+}
+
+/// The relations between one account and others, as sets of target ids.
+#[derive(Debug, Clone, Default)]
+pub struct RelationSets {
+    /// Targets the account follows.
+    pub following: HashSet<i64>,
+    /// Targets that follow the account.
+    pub followed_by: HashSet<i64>,
+    /// Targets the account asked to follow.
+    pub requested: HashSet<i64>,
+    /// Targets that asked to follow the account.
+    pub requested_by: HashSet<i64>,
+    /// Targets the account blocks.
+    pub blocking: HashSet<i64>,
+    /// Targets that block the account.
+    pub blocked_by: HashSet<i64>,
+    /// Targets the account mutes.
+    pub muting: HashSet<i64>,
+    /// Targets the account follows with notifications on.
+    pub notifying: HashSet<i64>,
+    /// Targets whose boosts the account hides.
+    pub hiding_reblogs: HashSet<i64>,
+}
+
+impl Store {
+    /// Adds a relation (idempotent). Returns whether it is new.
+    pub async fn relate(
+        &self,
+        relation: Relation,
+        id: i64,
+        account_id: i64,
+        target_id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO {} (id, account_id, target_account_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+            relation.table()
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(account_id)
+            .bind(target_id)
+            .bind(now_ms())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes a relation. Returns whether one existed.
+    pub async fn unrelate(
+        &self,
+        relation: Relation,
+        account_id: i64,
+        target_id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "DELETE FROM {} WHERE account_id = $1 AND target_account_id = $2",
+            relation.table()
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(target_id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Sets a follow's options (`reblogs`, `notify`).
+    pub async fn set_follow_options(
+        &self,
+        account_id: i64,
+        target_id: i64,
+        show_reblogs: bool,
+        notify: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE follows SET show_reblogs = $1, notify = $2 WHERE account_id = $3 AND target_account_id = $4")
+            .bind(show_reblogs)
+            .bind(notify)
+            .bind(account_id)
+            .bind(target_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Turns a follow request into a follow, atomically. Returns false if there
+    /// was no such request.
+    pub async fn accept_follow_request(
+        &self,
+        follow_id: i64,
+        account_id: i64,
+        target_id: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
+        )
+        .bind(account_id)
+        .bind(target_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO follows (id, account_id, target_account_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(follow_id)
+        .bind(account_id)
+        .bind(target_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// When `account_id` blocks `target_id`: follows both ways end.
+    pub async fn sever(&self, account_id: i64, target_id: i64) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        for table in ["follows", "follow_requests"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE (account_id = $1 AND target_account_id = $2) \
+                 OR (account_id = $2 AND target_account_id = $1)"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(account_id)
+                .bind(target_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All relations between `account_id` and each of `targets`.
+    pub async fn relation_sets(
+        &self,
+        account_id: i64,
+        targets: &[i64],
+    ) -> Result<RelationSets, StoreError> {
+        let mut sets = RelationSets::default();
+        if targets.is_empty() {
+            return Ok(sets);
+        }
+        for relation in [
+            Relation::Follow,
+            Relation::FollowRequest,
+            Relation::Block,
+            Relation::Mute,
+        ] {
+            let table = relation.table();
+            let mut sql = Sql::new(&format!(
+                "SELECT target_account_id, {} FROM {table} WHERE account_id = ",
+                if relation == Relation::Follow {
+                    "show_reblogs, notify"
+                } else {
+                    "0, 0"
+                }
+            ));
+            sql.bind(account_id)
+                .push(" AND target_account_id IN (")
+                .bind_list(targets)
+                .push(")");
+            for row in sql.query().fetch_all(&self.read).await? {
+                let id: i64 = row.try_get(0)?;
+                match relation {
+                    Relation::Follow => {
+                        sets.following.insert(id);
+                        if !super::flag(&row, "show_reblogs")? {
+                            sets.hiding_reblogs.insert(id);
+                        }
+                        if super::flag(&row, "notify")? {
+                            sets.notifying.insert(id);
+                        }
+                    }
+                    Relation::FollowRequest => {
+                        sets.requested.insert(id);
+                    }
+                    Relation::Block => {
+                        sets.blocking.insert(id);
+                    }
+                    Relation::Mute => {
+                        sets.muting.insert(id);
+                    }
+                }
+            }
+            if relation == Relation::Mute {
+                continue;
+            }
+            let mut sql = Sql::new(&format!(
+                "SELECT account_id FROM {table} WHERE target_account_id = "
+            ));
+            sql.bind(account_id)
+                .push(" AND account_id IN (")
+                .bind_list(targets)
+                .push(")");
+            for row in sql.query().fetch_all(&self.read).await? {
+                let id: i64 = row.try_get(0)?;
+                match relation {
+                    Relation::Follow => sets.followed_by.insert(id),
+                    Relation::FollowRequest => sets.requested_by.insert(id),
+                    _ => sets.blocked_by.insert(id),
+                };
+            }
+        }
+        Ok(sets)
+    }
+
+    /// Accounts on one side of a relation, paged by the relation row's id.
+    /// `incoming`: who relates to `account_id` (followers); otherwise whom
+    /// `account_id` relates to (following). Returns (row id, account id).
+    pub async fn related_accounts(
+        &self,
+        relation: Relation,
+        account_id: i64,
+        incoming: bool,
+        page: Page,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let (mine, theirs) = if incoming {
+            ("target_account_id", "account_id")
+        } else {
+            ("account_id", "target_account_id")
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT r.id, r.{theirs} FROM {} r WHERE r.{mine} = ",
+            relation.table()
+        ));
+        sql.bind(account_id);
+        page.apply(&mut sql, "r.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// Follower and following counts per account.
+    pub async fn follow_counts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, (i64, i64)>, StoreError> {
+        let mut out: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
+        for (col, followers) in [("target_account_id", true), ("account_id", false)] {
+            let mut sql = Sql::new(&format!(
+                "SELECT {col}, count(*) FROM follows WHERE {col} IN ("
+            ));
+            sql.bind_list(ids).push(&format!(") GROUP BY {col}"));
+            for row in sql.query().fetch_all(&self.read).await? {
+                let e = out.entry(row.try_get(0)?).or_default();
+                let n: i64 = row.try_get(1)?;
+                if followers {
+                    e.0 = n;
+                } else {
+                    e.1 = n;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids `account_id` blocks, is blocked by, or mutes: hidden from its timelines.
+    pub async fn hidden_accounts(&self, account_id: i64) -> Result<HashSet<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target_account_id FROM blocks WHERE account_id = $1 \
+             UNION SELECT account_id FROM blocks WHERE target_account_id = $1 \
+             UNION SELECT target_account_id FROM mutes WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
