@@ -33,6 +33,8 @@ struct Inner {
     ids: IdGenerator,
     /// The instance actor's keys (signs server-to-server fetches).
     instance_key: DbInstanceKey,
+    /// Wakes this process's queue workers when a job is enqueued here.
+    job_signal: tokio::sync::Notify,
 }
 
 impl App {
@@ -66,6 +68,7 @@ impl App {
                 store,
                 ids: IdGenerator::new(),
                 instance_key,
+                job_signal: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -94,6 +97,16 @@ impl App {
     pub fn instance_key(&self) -> &DbInstanceKey {
         &self.inner.instance_key
     }
+
+    /// Notified after this process enqueues a job.
+    pub fn job_signal(&self) -> &tokio::sync::Notify {
+        &self.inner.job_signal
+    }
+
+    /// Tells the local workers that a job is waiting.
+    pub fn jobs_enqueued(&self) {
+        self.inner.job_signal.notify_waiters();
+    }
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting,
@@ -104,10 +117,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = crate::http::router(app.clone());
-    axum::serve(listener, router)
+    let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::queue::work(app.clone(), stopped));
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    // Let the worker finish the job in hand; unfinished leases come back later.
+    let _ = stop_workers.send(true);
+    let _ = worker.await;
     app.store().close().await;
+    served?;
     Ok(())
 }
 

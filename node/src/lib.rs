@@ -6,6 +6,7 @@
 //!   it until a shutdown signal.
 //! - [`http`]: routes, one file per URL subtree; thin handlers.
 //! - [`service`]: domain operations shared by HTTP and the CLI.
+//! - [`queue`]: the durable job queue's workers.
 //! - [`store`]: all SQL, for SQLite and PostgreSQL.
 //! - [`cli`]: the `starling` command line.
 //! - [`id`], [`urls`], [`error`]: Snowflake ids, URL minting, internal errors.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod id;
+pub mod queue;
 pub mod service;
 pub mod store;
 pub mod urls;

@@ -9,4 +9,6 @@ mod support;
 
 mod cli;
 mod discovery;
+mod instance_api;
+mod lists_filters;
 mod storage;

@@ -261,6 +261,83 @@ impl TestNode {
     }
 }
 
+impl TestNode {
+    /// An access token for `user` with these scopes (registered through the
+    /// same service the API uses; the OAuth flows have their own tests).
+    pub async fn token(&self, user: &DbUser, scopes: &str) -> String {
+        let client = starling_node::service::apps::register_app(
+            &self.app,
+            "test client",
+            &["urn:ietf:wg:oauth:2.0:oob".to_owned()],
+            "read write follow push",
+            None,
+        )
+        .await
+        .expect("register app");
+        let scopes = starling_node::service::oauth::Scopes::parse(scopes).expect("scopes");
+        starling_node::service::apps::issue_token(&self.app, &client.app, Some(user.id), scopes)
+            .await
+            .expect("token")
+            .token
+    }
+
+    /// A user and a `read write follow` token for it.
+    pub async fn user_with_token(&self, name: &str) -> (DbUser, String) {
+        let user = self.create_user(name).await;
+        let token = self.token(&user, "read write follow").await;
+        (user, token)
+    }
+
+    /// An API call with a bearer token and an optional JSON body; returns the
+    /// status and the parsed JSON (`Value::Null` for an empty body).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{method} {path}: {status} not JSON ({e}): {text}"))
+        };
+        (status, json)
+    }
+
+    /// `GET` with a token.
+    pub async fn api_get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.api(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    /// `POST` a JSON body with a token.
+    pub async fn api_post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.api(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Runs queued jobs until none is due (the worker's own step function).
+    pub async fn drain(&self) {
+        starling_node::queue::drain(&self.app)
+            .await
+            .expect("drain the queue");
+    }
+}
+
 impl Drop for TestNode {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

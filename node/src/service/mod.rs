@@ -3,5 +3,8 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod filters;
+pub mod follows;
 pub mod oauth;
 pub mod present;
+pub mod statuses;

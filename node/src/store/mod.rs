@@ -16,8 +16,11 @@
 
 pub mod accounts;
 pub mod feeds;
+pub mod filters;
 pub mod instance;
 pub mod jobs;
+pub mod lists;
+pub mod markers;
 pub mod migrate;
 pub mod oauth;
 pub mod social;

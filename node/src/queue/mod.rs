@@ -1,0 +1,104 @@
+//! The durable job queue's workers: claim a batch with a lease, run each job,
+//! delete it on success or reschedule it with backoff on failure. Jobs are
+//! at-least-once; handlers are idempotent.
+//!
+//! Kinds: `fanout` (a new status to local home feeds).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::error::{Internal, chain};
+use crate::store::jobs::DbJob;
+use crate::store::now_ms;
+
+/// How long a claimed job stays leased before another worker may take it.
+const LEASE_MS: i64 = 5 * 60 * 1000;
+/// Jobs claimed per round.
+const BATCH: i64 = 32;
+/// Give up after this many attempts (about three days with the backoff below).
+pub const MAX_ATTEMPTS: i64 = 16;
+
+#[derive(Debug, Deserialize)]
+struct FanoutJob {
+    status_id: i64,
+}
+
+/// Runs one job.
+async fn run(app: &App, job: &DbJob) -> Result<(), Internal> {
+    match job.kind.as_str() {
+        "fanout" => {
+            let args: FanoutJob = serde_json::from_str(&job.payload)
+                .map_err(|e| Internal::Crypto(format!("bad fanout payload: {e}")))?;
+            crate::service::statuses::fan_out(app, args.status_id).await
+        }
+        other => {
+            tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
+            Ok(())
+        }
+    }
+}
+
+/// Claims and runs one batch. Returns how many jobs were claimed.
+pub async fn step(app: &App) -> Result<usize, Internal> {
+    let jobs = app.store().claim_jobs(BATCH, LEASE_MS).await?;
+    for job in &jobs {
+        match run(app, job).await {
+            Ok(()) => app.store().complete_job(job.id).await?,
+            Err(e) if job.attempts >= MAX_ATTEMPTS => {
+                tracing::error!(id = job.id, kind = %job.kind, error = %chain(&e), "job failed for good");
+                app.store().complete_job(job.id).await?;
+            }
+            Err(e) => {
+                let delay = backoff_ms(job.attempts);
+                tracing::warn!(id = job.id, kind = %job.kind, error = %chain(&e), delay_ms = delay, "job failed; will retry");
+                app.store()
+                    .retry_job(job.id, now_ms() + delay, &chain(&e))
+                    .await?;
+            }
+        }
+    }
+    Ok(jobs.len())
+}
+
+/// Exponential backoff with jitter: ~(attempt^4 + 15) seconds, like Mastodon's
+/// Sidekiq retries, plus up to 30 s of noise.
+pub fn backoff_ms(attempt: i64) -> i64 {
+    let mut noise = [0u8; 2];
+    let _ = aws_lc_rs::rand::fill(&mut noise);
+    let jitter = i64::from(u16::from_le_bytes(noise)) % 30_000;
+    (attempt.pow(4) + 15) * 1000 + jitter
+}
+
+/// Runs due jobs until none is left (tests and `starling` one-shot use).
+pub async fn drain(app: &App) -> Result<(), Internal> {
+    while step(app).await? > 0 {}
+    Ok(())
+}
+
+/// The worker loop: runs until `shutdown` fires. Wakes when a job is enqueued
+/// in this process, and polls every second for jobs from other processes or
+/// retries coming due.
+pub async fn work(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let busy = match step(&app).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %chain(&e), "queue step failed");
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            () = app.job_signal().notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}

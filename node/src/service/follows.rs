@@ -1,0 +1,1 @@
+//! Following, blocking, muting.
