@@ -11,4 +11,6 @@ mod cli;
 mod discovery;
 mod instance_api;
 mod lists_filters;
+mod oauth;
+mod statuses;
 mod storage;

@@ -53,6 +53,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as S;
+        match e {
+            S::NotFound(m) => ApiError::NotFound(m),
+            S::Forbidden(m) => ApiError::Forbidden(m),
+            S::Invalid(m) => ApiError::Unprocessable(m),
+            S::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {

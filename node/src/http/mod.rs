@@ -9,6 +9,7 @@ pub mod actor;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod media;
 pub mod nodeinfo;
 pub mod oauth;
 pub mod pages;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(users::routes())
         .merge(actor::routes())
         .merge(oauth::routes())
+        .merge(media::routes())
         .merge(api::routes())
         .fallback(error::not_found)
         .with_state(app)

@@ -1,1 +1,141 @@
-//! Following, blocking, muting.
+//! Following (with requests for locked accounts), blocking and muting.
+
+use super::ServiceError;
+use super::statuses::notify_once;
+use crate::app::App;
+use crate::store::social::Relation;
+
+fn not_allowed() -> ServiceError {
+    ServiceError::Forbidden("This action is not allowed".into())
+}
+
+/// Follows `target` (or asks to, if it is locked). Idempotent; `reblogs` and
+/// `notify` update an existing follow.
+pub async fn follow(
+    app: &App,
+    account: i64,
+    target: i64,
+    reblogs: Option<bool>,
+    notify: Option<bool>,
+) -> Result<(), ServiceError> {
+    if account == target {
+        return Err(not_allowed());
+    }
+    let target_account = app
+        .store()
+        .account(target)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("Record not found".into()))?;
+    let sets = app.store().relation_sets(account, &[target]).await?;
+    if sets.blocking.contains(&target) || sets.blocked_by.contains(&target) {
+        return Err(not_allowed());
+    }
+    if sets.following.contains(&target) {
+        app.store()
+            .set_follow_options(
+                account,
+                target,
+                reblogs.unwrap_or(!sets.hiding_reblogs.contains(&target)),
+                notify.unwrap_or(sets.notifying.contains(&target)),
+            )
+            .await?;
+        return Ok(());
+    }
+    if target_account.locked {
+        if app
+            .store()
+            .relate(Relation::FollowRequest, app.ids().next(), account, target)
+            .await?
+        {
+            notify_once(app, target, account, "follow_request", None).await?;
+        }
+        return Ok(());
+    }
+    if app
+        .store()
+        .relate(Relation::Follow, app.ids().next(), account, target)
+        .await?
+    {
+        notify_once(app, target, account, "follow", None).await?;
+    }
+    if reblogs.is_some() || notify.is_some() {
+        app.store()
+            .set_follow_options(
+                account,
+                target,
+                reblogs.unwrap_or(true),
+                notify.unwrap_or(false),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stops following (or withdraws the request) and drops the target's posts
+/// from the home feed.
+pub async fn unfollow(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
+    app.store()
+        .unrelate(Relation::Follow, account, target)
+        .await?;
+    app.store()
+        .unrelate(Relation::FollowRequest, account, target)
+        .await?;
+    app.store().unmerge_home(account, target).await?;
+    Ok(())
+}
+
+/// Accepts a follow request from `requester` to `account`.
+pub async fn authorize(app: &App, account: i64, requester: i64) -> Result<(), ServiceError> {
+    if !app
+        .store()
+        .accept_follow_request(app.ids().next(), requester, account)
+        .await?
+    {
+        return Err(ServiceError::NotFound("Record not found".into()));
+    }
+    app.store()
+        .unnotify(account, requester, "follow_request", None)
+        .await?;
+    notify_once(app, account, requester, "follow", None).await?;
+    Ok(())
+}
+
+/// Rejects a follow request.
+pub async fn reject(app: &App, account: i64, requester: i64) -> Result<(), ServiceError> {
+    if !app
+        .store()
+        .unrelate(Relation::FollowRequest, requester, account)
+        .await?
+    {
+        return Err(ServiceError::NotFound("Record not found".into()));
+    }
+    app.store()
+        .unnotify(account, requester, "follow_request", None)
+        .await?;
+    Ok(())
+}
+
+/// Blocks `target`: follows both ways end.
+pub async fn block(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
+    if account == target {
+        return Err(not_allowed());
+    }
+    app.store()
+        .relate(Relation::Block, app.ids().next(), account, target)
+        .await?;
+    app.store().sever(account, target).await?;
+    app.store().unmerge_home(account, target).await?;
+    app.store().unmerge_home(target, account).await?;
+    Ok(())
+}
+
+/// Mutes `target`.
+pub async fn mute(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
+    if account == target {
+        return Err(not_allowed());
+    }
+    app.store()
+        .relate(Relation::Mute, app.ids().next(), account, target)
+        .await?;
+    Ok(())
+}

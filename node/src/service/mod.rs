@@ -8,3 +8,35 @@ pub mod follows;
 pub mod oauth;
 pub mod present;
 pub mod statuses;
+pub mod visibility;
+
+use crate::error::Internal;
+use crate::store::StoreError;
+
+/// Why a domain operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The thing does not exist, or the caller may not know it exists.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The input is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Our fault.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Internal(Internal::Store(e))
+    }
+}
+
+/// Shorthand for a 404 of a status.
+pub fn status_not_found() -> ServiceError {
+    ServiceError::NotFound("Record not found".into())
+}

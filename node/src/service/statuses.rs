@@ -1,9 +1,415 @@
-//! Posting and interacting with statuses.
+//! Posting, editing, deleting and interacting with statuses, and the fan-out
+//! job that fills home feeds.
 
+use starling_protocol::mastodon::Visibility;
+use starling_protocol::text::{MentionRef, ResolvedMention};
+
+use super::present::{tag_url, visibility_name};
+use super::visibility::visible_one;
+use super::{ServiceError, status_not_found};
 use crate::app::App;
 use crate::error::Internal;
+use crate::store::accounts::DbAccount;
+use crate::store::feeds::{DbNotification, Mark};
+use crate::store::now_ms;
+use crate::store::statuses::{DbStatus, NewStatus};
 
-/// Fans a status out to local home feeds (the `fanout` job).
-pub async fn fan_out(_app: &App, _status_id: i64) -> Result<(), Internal> {
+/// The longest status, in characters (Mastodon's default).
+pub const MAX_CHARS: usize = 500;
+
+/// A new post as a client asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct PostRequest {
+    /// The text.
+    pub text: String,
+    /// Parent status.
+    pub in_reply_to_id: Option<i64>,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Sensitive flag.
+    pub sensitive: bool,
+    /// Visibility (default public).
+    pub visibility: Option<Visibility>,
+    /// Language code.
+    pub language: Option<String>,
+    /// `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    /// The posting app.
+    pub application_id: Option<i64>,
+}
+
+/// Mentions in `text` that name accounts we know, keyed as written.
+async fn resolve_mentions(app: &App, text: &str) -> Result<Vec<(MentionRef, DbAccount)>, Internal> {
+    let parsed = starling_protocol::text::parse(text);
+    let ours = app.config().domain.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for m in parsed.mentions {
+        let domain = m.domain.as_deref().filter(|d| *d != ours);
+        if let Some(account) = app.store().account_by_acct(&m.username, domain).await? {
+            out.push((m, account));
+        }
+    }
+    Ok(out)
+}
+
+/// Renders text with resolved mentions and hashtag links.
+async fn render(app: &App, text: &str) -> Result<(String, Vec<i64>, Vec<String>), Internal> {
+    let resolved = resolve_mentions(app, text).await?;
+    let html = starling_protocol::text::render(
+        text,
+        |m| {
+            resolved
+                .iter()
+                .find(|(r, _)| r == m)
+                .map(|(_, a)| ResolvedMention {
+                    username: a.username.clone(),
+                    domain: a.domain.clone(),
+                    url: super::present::profile_url(app, a),
+                })
+        },
+        |tag| tag_url(app, tag),
+    );
+    let mut mentions: Vec<i64> = resolved.iter().map(|(_, a)| a.id).collect();
+    mentions.dedup();
+    let tags = starling_protocol::text::parse(text).tags;
+    Ok((html, mentions, tags))
+}
+
+fn check_text(text: &str, spoiler: &str) -> Result<(), ServiceError> {
+    if text.trim().is_empty() {
+        return Err(ServiceError::Invalid(
+            "Validation failed: Text can't be blank".into(),
+        ));
+    }
+    if text.chars().count() + spoiler.chars().count() > MAX_CHARS {
+        return Err(ServiceError::Invalid(format!(
+            "Validation failed: Text character limit of {MAX_CHARS} exceeded"
+        )));
+    }
     Ok(())
+}
+
+/// Posts a status for `author`. Commits the status and its fan-out job in one
+/// transaction; the job fills followers' home feeds and sends notifications.
+pub async fn post(app: &App, author: i64, req: PostRequest) -> Result<DbStatus, ServiceError> {
+    check_text(&req.text, &req.spoiler_text)?;
+    let parent = match req.in_reply_to_id {
+        Some(id) => Some(
+            visible_one(app, Some(author), id)
+                .await?
+                .ok_or_else(status_not_found)?,
+        ),
+        None => None,
+    };
+    let (content, mentions, tags) = render(app, &req.text).await?;
+    let now = now_ms();
+    let status = DbStatus {
+        id: app.ids().next(),
+        account_id: author,
+        uri: None,
+        url: None,
+        local: true,
+        in_reply_to_id: parent.as_ref().map(|p| p.id),
+        in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+        reblog_of_id: None,
+        text: req.text.clone(),
+        content,
+        spoiler_text: req.spoiler_text.trim().to_owned(),
+        sensitive: req.sensitive || !req.spoiler_text.trim().is_empty(),
+        visibility: visibility_name(req.visibility.unwrap_or(Visibility::Public)).to_owned(),
+        language: req.language.filter(|l| !l.is_empty()),
+        created_at: now,
+        edited_at: None,
+        application_id: req.application_id,
+    };
+    let new = NewStatus {
+        tag_ids: tags.iter().map(|_| app.ids().next()).collect(),
+        mentions,
+        tags,
+        idempotency_key: req.idempotency_key.filter(|k| !k.is_empty()),
+        job_id: app.ids().next(),
+        status,
+    };
+    let id = app.store().insert_status(&new).await?;
+    app.jobs_enqueued();
+    app.store().status(id).await?.ok_or_else(status_not_found)
+}
+
+/// The `fanout` job: home feeds of local followers (and, for direct posts,
+/// of the mentioned), plus mention notifications. Idempotent.
+pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
+    let Some(status) = app.store().status(status_id).await? else {
+        return Ok(());
+    };
+    let mentions = app
+        .store()
+        .mentions_of(&[status.id])
+        .await?
+        .remove(&status.id)
+        .unwrap_or_default();
+    let direct = status.visibility == "direct";
+    let extra: Vec<i64> = if direct { mentions.clone() } else { Vec::new() };
+    app.store()
+        .fan_out(
+            status.id,
+            status.account_id,
+            !direct,
+            status.reblog_of_id.is_some(),
+            &extra,
+        )
+        .await?;
+    if status.reblog_of_id.is_none() {
+        for account in mentions.iter().filter(|a| **a != status.account_id) {
+            notify_once(app, *account, status.account_id, "mention", Some(status.id)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a notification unless the recipient blocks or mutes the sender, or
+/// the same one exists (jobs may run twice).
+pub async fn notify_once(
+    app: &App,
+    to: i64,
+    from: i64,
+    kind: &str,
+    status_id: Option<i64>,
+) -> Result<(), Internal> {
+    if to == from {
+        return Ok(());
+    }
+    let sets = app.store().relation_sets(to, &[from]).await?;
+    if sets.blocking.contains(&from)
+        || sets.muting.contains(&from)
+        || sets.blocked_by.contains(&from)
+    {
+        return Ok(());
+    }
+    // Remove then insert: a retried job leaves exactly one.
+    app.store().unnotify(to, from, kind, status_id).await?;
+    app.store()
+        .notify(&DbNotification {
+            id: app.ids().next(),
+            account_id: to,
+            from_account_id: from,
+            kind: kind.to_owned(),
+            status_id,
+            created_at: now_ms(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// The caller's own status, or 404 if invisible / 403 if someone else's.
+async fn own(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
+    let status = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    if status.account_id != account {
+        return Err(ServiceError::Forbidden("This action is not allowed".into()));
+    }
+    Ok(status)
+}
+
+/// Deletes the caller's status; returns it as it was.
+pub async fn delete(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
+    let status = own(app, account, id).await?;
+    app.store().delete_status(status.id).await?;
+    Ok(status)
+}
+
+/// Edits the caller's status (text, content warning, sensitivity).
+pub async fn edit(
+    app: &App,
+    account: i64,
+    id: i64,
+    text: String,
+    spoiler_text: String,
+    sensitive: bool,
+) -> Result<DbStatus, ServiceError> {
+    let status = own(app, account, id).await?;
+    if status.reblog_of_id.is_some() {
+        return Err(ServiceError::Forbidden("A boost cannot be edited".into()));
+    }
+    check_text(&text, &spoiler_text)?;
+    let (content, _, _) = render(app, &text).await?;
+    let sensitive = sensitive || !spoiler_text.trim().is_empty();
+    app.store()
+        .edit_status(
+            status.id,
+            app.ids().next(),
+            &text,
+            &content,
+            spoiler_text.trim(),
+            sensitive,
+        )
+        .await?;
+    app.store()
+        .status(status.id)
+        .await?
+        .ok_or_else(status_not_found)
+}
+
+/// Favourites a status (idempotent) and notifies its author.
+pub async fn favourite(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
+    let status = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    let target = status.reblog_of_id.unwrap_or(status.id);
+    let status = visible_one(app, Some(account), target)
+        .await?
+        .ok_or_else(status_not_found)?;
+    if app
+        .store()
+        .mark(Mark::Favourite, app.ids().next(), account, status.id)
+        .await?
+    {
+        notify_once(
+            app,
+            status.account_id,
+            account,
+            "favourite",
+            Some(status.id),
+        )
+        .await?;
+    }
+    Ok(status)
+}
+
+/// Removes a favourite and its notification.
+pub async fn unfavourite(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
+    let status = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    if app
+        .store()
+        .unmark(Mark::Favourite, account, status.id)
+        .await?
+    {
+        app.store()
+            .unnotify(status.account_id, account, "favourite", Some(status.id))
+            .await?;
+    }
+    Ok(status)
+}
+
+/// Bookmarks or pins (`mark`) a status; pins only the caller's own public,
+/// unlisted or followers-only statuses.
+pub async fn set_mark(
+    app: &App,
+    account: i64,
+    id: i64,
+    mark: Mark,
+    on: bool,
+) -> Result<DbStatus, ServiceError> {
+    let status = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    if mark == Mark::Pin && on {
+        if status.account_id != account || status.reblog_of_id.is_some() {
+            return Err(ServiceError::Invalid(
+                "Validation failed: You can only pin your own posts".into(),
+            ));
+        }
+        if status.visibility == "direct" {
+            return Err(ServiceError::Invalid(
+                "Validation failed: Direct posts cannot be pinned".into(),
+            ));
+        }
+    }
+    if on {
+        app.store()
+            .mark(mark, app.ids().next(), account, status.id)
+            .await?;
+    } else {
+        app.store().unmark(mark, account, status.id).await?;
+    }
+    Ok(status)
+}
+
+/// Boosts a status (idempotent): returns the boost.
+pub async fn reblog(
+    app: &App,
+    account: i64,
+    id: i64,
+    visibility: Option<Visibility>,
+) -> Result<DbStatus, ServiceError> {
+    let original = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    let original = match original.reblog_of_id {
+        Some(inner) => visible_one(app, Some(account), inner)
+            .await?
+            .ok_or_else(status_not_found)?,
+        None => original,
+    };
+    let allowed = match original.visibility.as_str() {
+        "public" | "unlisted" => true,
+        "private" => original.account_id == account,
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServiceError::Forbidden("This action is not allowed".into()));
+    }
+    if let Some(existing) = app.store().reblog_by(account, original.id).await? {
+        return Ok(existing);
+    }
+    let visibility = match (original.visibility.as_str(), visibility) {
+        ("private", _) => "private".to_owned(),
+        (_, Some(v)) if v != Visibility::Direct => visibility_name(v).to_owned(),
+        (v, _) => v.to_owned(),
+    };
+    let boost = DbStatus {
+        id: app.ids().next(),
+        account_id: account,
+        uri: None,
+        url: None,
+        local: true,
+        in_reply_to_id: None,
+        in_reply_to_account_id: None,
+        reblog_of_id: Some(original.id),
+        text: String::new(),
+        content: String::new(),
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility,
+        language: None,
+        created_at: now_ms(),
+        edited_at: None,
+        application_id: None,
+    };
+    let new = NewStatus {
+        status: boost,
+        mentions: Vec::new(),
+        tags: Vec::new(),
+        tag_ids: Vec::new(),
+        idempotency_key: None,
+        job_id: app.ids().next(),
+    };
+    let id = app.store().insert_status(&new).await?;
+    app.jobs_enqueued();
+    // The notification points at the boosted status, as Mastodon's does.
+    notify_once(
+        app,
+        original.account_id,
+        account,
+        "reblog",
+        Some(original.id),
+    )
+    .await?;
+    app.store().status(id).await?.ok_or_else(status_not_found)
+}
+
+/// Undoes a boost; returns the original.
+pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
+    let original = visible_one(app, Some(account), id)
+        .await?
+        .ok_or_else(status_not_found)?;
+    if let Some(boost) = app.store().reblog_by(account, original.id).await? {
+        app.store().delete_status(boost.id).await?;
+        app.store()
+            .unnotify(original.account_id, account, "reblog", Some(original.id))
+            .await?;
+    }
+    Ok(original)
 }

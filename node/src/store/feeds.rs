@@ -367,3 +367,18 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+impl Store {
+    /// Removes `author`'s posts (and boosts) from `account`'s home feed.
+    pub async fn unmerge_home(&self, account: i64, author: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM home_feed WHERE account_id = $1 \
+             AND status_id IN (SELECT id FROM statuses WHERE account_id = $2)",
+        )
+        .bind(account)
+        .bind(author)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,10 +1,170 @@
-//! TODO: being written.
+//! `/api/v1/timelines/*`, `/api/v1/bookmarks`, `/api/v1/favourites`.
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
 
 use crate::app::App;
+use crate::http::api::{PageParams, paged};
+use crate::http::auth::{Auth, MaybeAuth};
+use crate::http::error::ApiError;
+use crate::http::params::{QueryParams, de};
+use crate::service::present::Presenter;
+use crate::service::visibility::{visible, without_hidden_authors};
+use crate::store::feeds::Mark;
+use crate::store::statuses::DbStatus;
 
 /// The routes of this module.
 pub fn routes() -> Router<App> {
     Router::new()
+        .route("/api/v1/timelines/home", get(home))
+        .route("/api/v1/timelines/public", get(public))
+        .route("/api/v1/timelines/tag/{hashtag}", get(tag))
+        .route("/api/v1/bookmarks", get(bookmarks))
+        .route("/api/v1/favourites", get(favourites))
+}
+
+/// Presents a timeline page for the viewer, applying their filters for
+/// `context`, with the `Link` header.
+async fn timeline(
+    app: &App,
+    viewer: Option<i64>,
+    context: &str,
+    path: &str,
+    rows: Vec<DbStatus>,
+    cursors: Option<Vec<i64>>,
+) -> Result<Response, ApiError> {
+    let cursors = cursors.unwrap_or_else(|| rows.iter().map(|s| s.id).collect());
+    let mut items = Presenter::new(app, viewer).statuses(&rows).await?;
+    if let Some(v) = viewer {
+        crate::service::filters::apply(app, v, context, &mut items).await?;
+    }
+    Ok(paged(app, path, &items, &cursors))
+}
+
+async fn home(
+    State(app): State<App>,
+    auth: Auth,
+    QueryParams(p): QueryParams<PageParams>,
+) -> Result<Response, ApiError> {
+    let me = auth.account("read:statuses")?;
+    let rows = app.store().home_timeline(me, p.page(20, 40)).await?;
+    let rows = without_hidden_authors(&app, me, rows).await?;
+    timeline(&app, Some(me), "home", "/api/v1/timelines/home", rows, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct PublicParams {
+    #[serde(flatten)]
+    page: PageParams,
+    #[serde(default, deserialize_with = "de::bool")]
+    local: bool,
+    #[serde(default, deserialize_with = "de::bool")]
+    remote: bool,
+    #[serde(default, deserialize_with = "de::bool")]
+    only_media: bool,
+}
+
+impl PublicParams {
+    fn locality(&self) -> Option<bool> {
+        match (self.local, self.remote) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+async fn public(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    QueryParams(p): QueryParams<PublicParams>,
+) -> Result<Response, ApiError> {
+    let viewer = auth.viewer();
+    let rows = if p.only_media {
+        // No media support yet: nothing has media.
+        Vec::new()
+    } else {
+        app.store()
+            .public_timeline(p.locality(), p.page.page(20, 40))
+            .await?
+    };
+    let rows = match viewer {
+        Some(v) => without_hidden_authors(&app, v, visible(&app, viewer, rows).await?).await?,
+        None => rows,
+    };
+    timeline(
+        &app,
+        viewer,
+        "public",
+        "/api/v1/timelines/public",
+        rows,
+        None,
+    )
+    .await
+}
+
+async fn tag(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(hashtag): Path<String>,
+    QueryParams(p): QueryParams<PublicParams>,
+) -> Result<Response, ApiError> {
+    let viewer = auth.viewer();
+    let rows = if p.only_media {
+        Vec::new()
+    } else {
+        app.store()
+            .tag_timeline(&hashtag, p.locality(), p.page.page(20, 40))
+            .await?
+    };
+    let rows = match viewer {
+        Some(v) => without_hidden_authors(&app, v, visible(&app, viewer, rows).await?).await?,
+        None => rows,
+    };
+    let path = format!("/api/v1/timelines/tag/{hashtag}");
+    timeline(&app, viewer, "public", &path, rows, None).await
+}
+
+async fn marked(
+    app: &App,
+    me: i64,
+    mark: Mark,
+    path: &str,
+    page: PageParams,
+) -> Result<Response, ApiError> {
+    let marked = app
+        .store()
+        .marked_statuses(mark, me, page.page(20, 40))
+        .await?;
+    let (cursors, rows): (Vec<i64>, Vec<DbStatus>) = marked.into_iter().unzip();
+    // Something bookmarked may have become invisible since (unfollowed, blocked).
+    let keep = visible(app, Some(me), rows.clone()).await?;
+    let (cursors, rows): (Vec<i64>, Vec<DbStatus>) = cursors
+        .into_iter()
+        .zip(rows)
+        .filter(|(_, s)| keep.iter().any(|k| k.id == s.id))
+        .unzip();
+    let items = Presenter::new(app, Some(me)).statuses(&rows).await?;
+    Ok(paged(app, path, &items, &cursors))
+}
+
+async fn bookmarks(
+    State(app): State<App>,
+    auth: Auth,
+    QueryParams(p): QueryParams<PageParams>,
+) -> Result<Response, ApiError> {
+    let me = auth.account("read:bookmarks")?;
+    marked(&app, me, Mark::Bookmark, "/api/v1/bookmarks", p).await
+}
+
+async fn favourites(
+    State(app): State<App>,
+    auth: Auth,
+    QueryParams(p): QueryParams<PageParams>,
+) -> Result<Response, ApiError> {
+    let me = auth.account("read:favourites")?;
+    marked(&app, me, Mark::Favourite, "/api/v1/favourites", p).await
 }
