@@ -10,6 +10,15 @@ pub enum Internal {
     /// Key generation, key parsing or password hashing failed.
     #[error("crypto failure: {0}")]
     Crypto(String),
+    /// A queued job could not run (bad payload, timed out waiting).
+    #[error("job failure: {0}")]
+    Job(String),
+    /// Stored data did not parse (a bug or a hand-edited database).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A response could not be serialised.
+    #[error("cannot serialise a response: {0}")]
+    Serialize(String),
 }
 
 /// `error: cause: cause…` on one line, for logs and the CLI.

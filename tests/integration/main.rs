@@ -12,5 +12,6 @@ mod discovery;
 mod instance_api;
 mod lists_filters;
 mod oauth;
+mod social;
 mod statuses;
 mod storage;

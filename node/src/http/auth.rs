@@ -69,7 +69,7 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Option<Auth>, ApiErr
         return Ok(None);
     };
     let scopes = Scopes::parse(&row.scopes).map_err(|e| {
-        ApiError::Internal(crate::error::Internal::Crypto(format!(
+        ApiError::Internal(crate::error::Internal::Corrupt(format!(
             "stored scopes: {e}"
         )))
     })?;

@@ -71,10 +71,8 @@ pub fn json_as(content_type: &'static str, body: &impl serde::Serialize) -> Resp
             bytes,
         )
             .into_response(),
-        Err(e) => error::ApiError::Internal(crate::error::Internal::Crypto(format!(
-            "serialising a response: {e}"
-        )))
-        .into_response(),
+        Err(e) => error::ApiError::Internal(crate::error::Internal::Serialize(e.to_string()))
+            .into_response(),
     }
 }
 

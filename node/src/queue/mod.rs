@@ -30,7 +30,7 @@ async fn run(app: &App, job: &DbJob) -> Result<(), Internal> {
     match job.kind.as_str() {
         "fanout" => {
             let args: FanoutJob = serde_json::from_str(&job.payload)
-                .map_err(|e| Internal::Crypto(format!("bad fanout payload: {e}")))?;
+                .map_err(|e| Internal::Job(format!("bad fanout payload: {e}")))?;
             crate::service::statuses::fan_out(app, args.status_id).await
         }
         other => {
@@ -71,10 +71,22 @@ pub fn backoff_ms(attempt: i64) -> i64 {
     (attempt.pow(4) + 15) * 1000 + jitter
 }
 
-/// Runs due jobs until none is left (tests and `starling` one-shot use).
+/// Runs due jobs until none is left, including those another worker of this
+/// node holds (tests use this instead of sleeping). Gives up after 60 s.
 pub async fn drain(app: &App) -> Result<(), Internal> {
-    while step(app).await? > 0 {}
-    Ok(())
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ran = step(app).await?;
+        if ran == 0 {
+            if app.store().due_jobs().await? == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Internal::Job("the queue did not drain within 60 s".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// The worker loop: runs until `shutdown` fires. Wakes when a job is enqueued

@@ -151,7 +151,7 @@ pub async fn create_local_user(app: &App, new: NewUser) -> Result<DbUser, Create
         .local_account_by_username(&row.username)
         .await
         .map_err(Internal::Store)?
-        .ok_or_else(|| Internal::Crypto("the new account vanished".into()))?;
+        .ok_or_else(|| Internal::Corrupt("the new account vanished".into()))?;
     Ok(DbUser {
         id: row.user_id,
         account,

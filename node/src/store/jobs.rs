@@ -108,9 +108,10 @@ impl Store {
         Ok(())
     }
 
-    /// How many jobs are waiting or running.
-    pub async fn pending_jobs(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT count(*) FROM jobs")
+    /// How many jobs are due now, running ones included.
+    pub async fn due_jobs(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT count(*) FROM jobs WHERE run_at <= $1")
+            .bind(now_ms())
             .fetch_one(&self.write)
             .await?;
         Ok(row.try_get(0)?)

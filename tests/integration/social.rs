@@ -1,0 +1,520 @@
+//! The social graph through the client API: follows (and approvals for locked
+//! accounts), home timelines, unfollows, blocks, mutes, profiles, pagination.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::support::{Db, TestNode};
+
+fn ids(page: &Value) -> Vec<String> {
+    page.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+db_test!(following_fills_the_home_timeline_and_unfollowing_empties_it);
+async fn following_fills_the_home_timeline_and_unfollowing_empties_it(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (bob_user, bob) = node.user_with_token("bob").await;
+    let alice_id = alice_user.account.id.to_string();
+
+    let (code, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/follow"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(rel["following"], true);
+    assert_eq!(rel["id"], alice_id);
+    let (_, post) = node
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({"status": "hello followers"}),
+        )
+        .await;
+    node.drain().await;
+
+    let (_, home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert_eq!(ids(&home), vec![post["id"].as_str().unwrap().to_owned()]);
+    let (_, mine) = node.api_get("/api/v1/timelines/home", &alice).await;
+    assert_eq!(ids(&mine).len(), 1, "authors see their own posts at home");
+
+    let (_, notes) = node.api_get("/api/v1/notifications", &alice).await;
+    assert_eq!(notes[0]["type"], "follow");
+    assert_eq!(notes[0]["account"]["id"], bob_user.account.id.to_string());
+    let (_, followers) = node
+        .api_get(&format!("/api/v1/accounts/{alice_id}/followers"), &bob)
+        .await;
+    assert_eq!(followers[0]["username"], "bob");
+    let (_, account) = node
+        .api_get(&format!("/api/v1/accounts/{alice_id}"), &bob)
+        .await;
+    assert_eq!(account["followers_count"], 1);
+    assert_eq!(account["statuses_count"], 1);
+    let (_, rels) = node
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={alice_id}"),
+            &bob,
+        )
+        .await;
+    assert_eq!(rels[0]["following"], true);
+    let (_, rels) = node
+        .api_get(
+            &format!(
+                "/api/v1/accounts/relationships?id[]={}",
+                bob_user.account.id
+            ),
+            &alice,
+        )
+        .await;
+    assert_eq!(rels[0]["followed_by"], true);
+
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/unfollow"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["following"], false);
+    let (_, home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert!(
+        ids(&home).is_empty(),
+        "unfollowing removes their posts from home"
+    );
+    node.api_post(
+        "/api/v1/statuses",
+        &alice,
+        json!({"status": "after unfollow"}),
+    )
+    .await;
+    node.drain().await;
+    let (_, home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert!(ids(&home).is_empty(), "and no new ones arrive");
+}
+
+db_test!(locked_accounts_approve_followers);
+async fn locked_accounts_approve_followers(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (bob_user, bob) = node.user_with_token("bob").await;
+    let (carol_user, carol) = node.user_with_token("carol").await;
+    let (code, me) = node
+        .api(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice),
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(me["locked"], true);
+    let alice_id = alice_user.account.id.to_string();
+
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/follow"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["following"], false);
+    assert_eq!(rel["requested"], true);
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        &carol,
+        json!({}),
+    )
+    .await;
+    let (_, requests) = node.api_get("/api/v1/follow_requests", &alice).await;
+    assert_eq!(requests.as_array().unwrap().len(), 2);
+    let (_, notes) = node
+        .api_get("/api/v1/notifications?types[]=follow_request", &alice)
+        .await;
+    assert_eq!(notes.as_array().unwrap().len(), 2);
+    let (_, me) = node
+        .api_get("/api/v1/accounts/verify_credentials", &alice)
+        .await;
+    assert_eq!(me["source"]["follow_requests_count"], 2);
+
+    let (code, rel) = node
+        .api_post(
+            &format!("/api/v1/follow_requests/{}/authorize", bob_user.account.id),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(rel["followed_by"], true);
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/follow_requests/{}/reject", carol_user.account.id),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["requested_by"], false);
+    assert_eq!(rel["followed_by"], false);
+    let (code, _) = node
+        .api_post(
+            &format!(
+                "/api/v1/follow_requests/{}/authorize",
+                carol_user.account.id
+            ),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::NOT_FOUND,
+        "a rejected request cannot be authorized"
+    );
+
+    let (_, post) = node
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({"status": "locked post", "visibility": "private"}),
+        )
+        .await;
+    node.drain().await;
+    let (_, bob_home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert_eq!(
+        ids(&bob_home),
+        vec![post["id"].as_str().unwrap().to_owned()]
+    );
+    let (_, carol_home) = node.api_get("/api/v1/timelines/home", &carol).await;
+    assert!(ids(&carol_home).is_empty());
+}
+
+db_test!(blocks_and_mutes_hide_people);
+async fn blocks_and_mutes_hide_people(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (bob_user, bob) = node.user_with_token("bob").await;
+    let alice_id = alice_user.account.id.to_string();
+    let bob_id = bob_user.account.id.to_string();
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        &bob,
+        json!({}),
+    )
+    .await;
+    let (_, post) = node
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({"status": "before the block"}),
+        )
+        .await;
+    node.drain().await;
+
+    // Muting hides alice from bob's home but keeps the follow.
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/mute"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["muting"], true);
+    assert_eq!(rel["following"], true);
+    let (_, home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert!(ids(&home).is_empty());
+    let (_, mutes) = node.api_get("/api/v1/mutes", &bob).await;
+    assert_eq!(mutes[0]["id"], alice_id);
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/unmute"),
+        &bob,
+        json!({}),
+    )
+    .await;
+    let (_, home) = node.api_get("/api/v1/timelines/home", &bob).await;
+    assert_eq!(ids(&home).len(), 1);
+
+    // Blocking ends the follow and hides posts both ways.
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{bob_id}/block"),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rel["blocking"], true);
+    assert_eq!(rel["followed_by"], false);
+    let (code, _) = node
+        .api_get(
+            &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+            &bob,
+        )
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, _) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/follow"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let (_, rels) = node
+        .api_get(
+            &format!("/api/v1/accounts/relationships?id[]={alice_id}"),
+            &bob,
+        )
+        .await;
+    assert_eq!(rels[0]["blocked_by"], true);
+    // A blocked account's mention does not notify.
+    node.api_post("/api/v1/statuses", &bob, json!({"status": "@alice hey"}))
+        .await;
+    node.drain().await;
+    let (_, notes) = node
+        .api_get("/api/v1/notifications?types[]=mention", &alice)
+        .await;
+    assert!(notes.as_array().unwrap().is_empty());
+    let (_, blocks) = node.api_get("/api/v1/blocks", &alice).await;
+    assert_eq!(blocks[0]["id"], bob_id);
+}
+
+db_test!(profiles_update_and_lookup);
+async fn profiles_update_and_lookup(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, alice) = node.user_with_token("alice").await;
+    let response = node
+        .http
+        .patch(format!("{}/api/v1/accounts/update_credentials", node.base))
+        .bearer_auth(&alice)
+        .form(&[
+            ("display_name", "Alice <A>"),
+            ("note", "I like #rust and https://example.com"),
+            ("bot", "true"),
+            ("fields_attributes[0][name]", "Site"),
+            ("fields_attributes[0][value]", "https://alice.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["display_name"], "Alice <A>");
+    assert_eq!(me["bot"], true);
+    assert_eq!(me["source"]["note"], "I like #rust and https://example.com");
+    assert!(
+        me["note"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://example.com\"")
+    );
+    assert_eq!(me["fields"][0]["name"], "Site");
+    assert_eq!(me["source"]["privacy"], "public");
+    assert!(
+        me["created_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00.000Z")
+    );
+
+    let (code, found) = node
+        .api(
+            Method::GET,
+            &format!("/api/v1/accounts/lookup?acct=alice@{}", node.domain),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(found["display_name"], "Alice <A>");
+    assert_eq!(found["acct"], "alice");
+    assert!(
+        found.get("source").is_none(),
+        "source is only for the owner"
+    );
+    let (code, _) = node
+        .api(
+            Method::GET,
+            "/api/v1/accounts/lookup?acct=nobody",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    // The actor document reflects the profile.
+    let (_, actor) = node.get_json("/users/alice", crate::support::AS_JSON).await;
+    assert_eq!(actor["name"], "Alice <A>");
+    assert_eq!(actor["type"], "Service");
+    let (code, _) = node
+        .api(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice),
+            Some(json!({"display_name": "x".repeat(31)})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+db_test!(timelines_page_like_mastodon);
+async fn timelines_page_like_mastodon(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, alice) = node.user_with_token("alice").await;
+    let mut posted = Vec::new();
+    for i in 0..7 {
+        let (_, p) = node
+            .api_post(
+                "/api/v1/statuses",
+                &alice,
+                json!({"status": format!("post {i} #paging")}),
+            )
+            .await;
+        posted.push(p["id"].as_str().unwrap().to_owned());
+    }
+    node.drain().await;
+    let newest_first: Vec<String> = posted.iter().rev().cloned().collect();
+
+    let response = node
+        .http
+        .get(format!("{}/api/v1/timelines/home?limit=3", node.base))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(ids(&page), newest_first[..3]);
+    assert!(
+        link.contains(&format!("max_id={}>; rel=\"next\"", newest_first[2])),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("min_id={}>; rel=\"prev\"", newest_first[0])),
+        "{link}"
+    );
+
+    let (_, next) = node
+        .api_get(
+            &format!("/api/v1/timelines/home?limit=3&max_id={}", newest_first[2]),
+            &alice,
+        )
+        .await;
+    assert_eq!(ids(&next), newest_first[3..6]);
+    // min_id: the page just above, still newest first.
+    let (_, above) = node
+        .api_get(
+            &format!("/api/v1/timelines/home?limit=2&min_id={}", posted[2]),
+            &alice,
+        )
+        .await;
+    assert_eq!(ids(&above), vec![posted[4].clone(), posted[3].clone()]);
+    let (_, since) = node
+        .api_get(
+            &format!("/api/v1/timelines/home?limit=2&since_id={}", posted[2]),
+            &alice,
+        )
+        .await;
+    assert_eq!(ids(&since), newest_first[..2]);
+    let (_, capped) = node
+        .api_get("/api/v1/timelines/home?limit=1000", &alice)
+        .await;
+    assert_eq!(ids(&capped).len(), 7);
+
+    let (_, tagged) = node
+        .api(
+            Method::GET,
+            "/api/v1/timelines/tag/Paging?limit=2",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ids(&tagged), newest_first[..2]);
+    let (_, local) = node
+        .api(
+            Method::GET,
+            "/api/v1/timelines/public?local=true&limit=40",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ids(&local), newest_first);
+    let (_, remote) = node
+        .api(
+            Method::GET,
+            "/api/v1/timelines/public?remote=true",
+            None,
+            None,
+        )
+        .await;
+    assert!(ids(&remote).is_empty());
+    let (code, _) = node
+        .api(Method::GET, "/api/v1/timelines/home", None, None)
+        .await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
+
+db_test!(notifications_dismiss_and_clear);
+async fn notifications_dismiss_and_clear(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (_, bob) = node.user_with_token("bob").await;
+    let (_, carol) = node.user_with_token("carol").await;
+    let alice_id = alice_user.account.id.to_string();
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        &bob,
+        json!({}),
+    )
+    .await;
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        &carol,
+        json!({}),
+    )
+    .await;
+    let (_, notes) = node.api_get("/api/v1/notifications", &alice).await;
+    assert_eq!(notes.as_array().unwrap().len(), 2);
+    let first = notes[0]["id"].as_str().unwrap().to_owned();
+    let (code, one) = node
+        .api_get(&format!("/api/v1/notifications/{first}"), &alice)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(one["id"], first);
+    let (code, _) = node
+        .api_get(&format!("/api/v1/notifications/{first}"), &bob)
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "not someone else's");
+    node.api_post(
+        &format!("/api/v1/notifications/{first}/dismiss"),
+        &alice,
+        json!({}),
+    )
+    .await;
+    let (_, notes) = node.api_get("/api/v1/notifications", &alice).await;
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+    node.api_post("/api/v1/notifications/clear", &alice, json!({}))
+        .await;
+    let (_, notes) = node.api_get("/api/v1/notifications", &alice).await;
+    assert!(notes.as_array().unwrap().is_empty());
+}
+
+db_test!(registration_follows_the_admin_setting);
+async fn registration_follows_the_admin_setting(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (user, _) = node.user_with_token("alice").await;
+    let app_token = node.token(&user, "read write").await;
+    let body = json!({"username": "newbie", "email": "newbie@example.com", "password": "a good password", "agreement": true});
+    let (code, _) = node
+        .api_post("/api/v1/accounts", &app_token, body.clone())
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::FORBIDDEN,
+        "registrations are closed by default"
+    );
+}
