@@ -35,6 +35,8 @@ struct Inner {
     instance_key: DbInstanceKey,
     /// Wakes this process's queue workers when a job is enqueued here.
     job_signal: tokio::sync::Notify,
+    /// Client API rate-limit counters.
+    rate_limiter: crate::http::rate_limit::RateLimiter,
 }
 
 impl App {
@@ -69,6 +71,7 @@ impl App {
                 ids: IdGenerator::new(),
                 instance_key,
                 job_signal: tokio::sync::Notify::new(),
+                rate_limiter: Default::default(),
             }),
         })
     }
@@ -103,6 +106,11 @@ impl App {
         &self.inner.job_signal
     }
 
+    /// The client API's rate-limit counters.
+    pub fn rate_limiter(&self) -> &crate::http::rate_limit::RateLimiter {
+        &self.inner.rate_limiter
+    }
+
     /// Tells the local workers that a job is waiting.
     pub fn jobs_enqueued(&self) {
         self.inner.job_signal.notify_waiters();
@@ -119,6 +127,7 @@ pub async fn serve(
     let router = crate::http::router(app.clone());
     let (stop_workers, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::queue::work(app.clone(), stopped));
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -22,6 +22,9 @@ pub struct Config {
     pub dev: bool,
     /// Whether `POST /api/v1/accounts` may create accounts.
     pub registrations_open: bool,
+    /// Whether the client API enforces Mastodon's rate limits (off only for
+    /// load tests).
+    pub rate_limits: bool,
 }
 
 /// A parsed `database_url`.
@@ -84,6 +87,7 @@ struct FileConfig {
     database_url: Option<String>,
     dev: Option<bool>,
     registrations_open: Option<bool>,
+    rate_limits: Option<bool>,
 }
 
 /// The default database location: `./starling-data/starling.db`.
@@ -141,12 +145,17 @@ impl Config {
                     .map_err(|m| ConfigError::new("STARLING_REGISTRATIONS_OPEN", m))?,
                 None => file.registrations_open.unwrap_or(false),
             };
+        let rate_limits = match env("STARLING_RATE_LIMITS").filter(|v| !v.is_empty()) {
+            Some(v) => parse_bool(&v).map_err(|m| ConfigError::new("STARLING_RATE_LIMITS", m))?,
+            None => file.rate_limits.unwrap_or(true),
+        };
         Ok(Config {
             domain,
             bind,
             database,
             dev,
             registrations_open,
+            rate_limits,
         })
     }
 

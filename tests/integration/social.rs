@@ -518,3 +518,36 @@ async fn registration_follows_the_admin_setting(db: Db) {
         "registrations are closed by default"
     );
 }
+
+db_test!(rate_limits_apply_per_token);
+async fn rate_limits_apply_per_token(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let other = node.token(&alice_user, "read").await;
+    let get = |token: String| {
+        let request = node
+            .http
+            .get(format!("{}/api/v1/accounts/verify_credentials", node.base))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap() }
+    };
+    let first = get(alice.clone()).await;
+    assert_eq!(first.headers()["x-ratelimit-limit"], "300");
+    assert_eq!(first.headers()["x-ratelimit-remaining"], "299");
+    assert!(
+        first.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    for _ in 1..300 {
+        assert_eq!(get(alice.clone()).await.status(), StatusCode::OK);
+    }
+    let over = get(alice.clone()).await;
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.headers()["x-ratelimit-remaining"], "0");
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"], "Too many requests");
+    // Another token of the same user has its own budget.
+    assert_eq!(get(other).await.status(), StatusCode::OK);
+}

@@ -132,6 +132,7 @@ async fn a_fresh_database_gets_its_schema_at_start(db: Db) {
         database: test_db.url.clone(),
         dev: true,
         registrations_open: false,
+        rate_limits: true,
     };
     let app = starling_node::app::App::build(config).await.unwrap();
     assert_eq!(app.store().migrate().await.unwrap(), 0);

@@ -196,6 +196,7 @@ impl TestNode {
             database: db.url.clone(),
             dev: true,
             registrations_open: false,
+            rate_limits: true,
         };
         let app = App::build(config).await.expect("node starts");
         let (tx, rx) = oneshot::channel();

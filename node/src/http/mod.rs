@@ -14,6 +14,7 @@ pub mod nodeinfo;
 pub mod oauth;
 pub mod pages;
 pub mod params;
+pub mod rate_limit;
 pub mod users;
 pub mod well_known;
 
@@ -37,7 +38,12 @@ pub fn router(app: App) -> Router {
         .merge(actor::routes())
         .merge(oauth::routes())
         .merge(media::routes())
-        .merge(api::routes())
+        .merge(
+            api::routes().route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                rate_limit::limit,
+            )),
+        )
         .fallback(error::not_found)
         .with_state(app)
 }
