@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import megalodon from 'megalodon';
+import megalodon, { detector } from 'megalodon';
 
 // megalodon is CommonJS: its `exports.default` is the generator.
 const generator = megalodon.default ?? megalodon;
@@ -157,6 +157,12 @@ describe('megalodon against starling serve', { concurrency: false }, () => {
     }
     if (workdir && process.env.KEEP_WORKDIR) console.log(`# kept ${workdir}`);
     else if (workdir) rmSync(workdir, { recursive: true, force: true });
+  });
+
+  test('detector() recognises the server as Mastodon-compatible (nodeinfo)', async () => {
+    // Apps built on megalodon (e.g. Whalebird) call detector() first to pick the backend.
+    const sns = await detector(base);
+    assert.equal(sns, 'mastodon');
   });
 
   test('registerApp returns credentials and an authorize URL', async () => {
@@ -317,6 +323,19 @@ describe('megalodon against starling serve', { concurrency: false }, () => {
     assert.equal(byType.reblog.status.id, st.post.id);
     assert.equal(byType.mention.status.id, st.reply.id);
     assert.equal(byType.follow.status, undefined);
+  });
+
+  test('getInstance', async (t) => {
+    const probe = await fetch(`${base}/api/v1/instance`);
+    if (probe.status === 404) {
+      t.skip('GET /api/v1/instance is 404: the instance endpoint is not merged yet');
+      return;
+    }
+    const res = await generator('mastodon', base).getInstance();
+    assert.equal(res.status, 200);
+    assert.equal(res.data.uri, `localhost:${port}`);
+    assert.ok(res.data.version, 'instance has no version');
+    assert.equal(typeof res.data.stats?.user_count, 'number');
   });
 
   test('SIGTERM stops the server with exit status 0', async () => {

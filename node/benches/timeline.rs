@@ -1,0 +1,435 @@
+//! Home-timeline and fan-out benchmark (docs/PERFORMANCE.md).
+//!
+//! For each database (SQLite, then PostgreSQL at `STARLING_TEST_POSTGRES`):
+//! 1. Seed 100k statuses by 500 accounts that one viewer follows.
+//! 2. 32 concurrent connections load `GET /api/v1/timelines/home?limit=40`
+//!    on a real node, then a bare endpoint in the same process that returns
+//!    the same 40 rows' JSON from one indexed query. Report requests/s, the
+//!    ratio, and p50/p99 latency.
+//! 3. A post by an account with 100k local followers: time until every
+//!    follower's home feed has it, against one raw `INSERT … SELECT` of the
+//!    same rows into a scratch table; and timeline p99 while it runs.
+//!
+//! Run: `cargo bench --bench timeline` (env `BENCH_SECONDS`, default 10).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::routing::get;
+use sqlx::{AnyPool, Row};
+use starling_node::app::{self, App};
+use starling_node::config::{Config, DatabaseUrl};
+use starling_node::service::accounts::{NewUser, create_local_user};
+use starling_node::service::apps::{issue_token, register_app};
+use starling_node::service::oauth::Scopes;
+
+const STATUSES: i64 = 100_000;
+const FOLLOWEES: i64 = 500;
+const FOLLOWERS: i64 = 100_000;
+const CONCURRENCY: usize = 32;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let seconds: u64 = std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
+        let dir = std::env::temp_dir().join(format!("starling-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        run("SQLite", DatabaseUrl::Sqlite(dir.join("bench.db")), seconds).await;
+        let admin = std::env::var("STARLING_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("starling_bench_{}", std::process::id());
+        admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
+        let mut url = url::Url::parse(&admin).expect("postgres url");
+        url.set_path(&format!("/{name}"));
+        run(
+            "PostgreSQL",
+            DatabaseUrl::Postgres(url.to_string()),
+            seconds,
+        )
+        .await;
+        admin_sql(&admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+async fn admin_sql(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPool::connect(url).await.expect("postgres");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&pool)
+        .await
+        .expect("admin sql");
+    pool.close().await;
+}
+
+fn url_of(db: &DatabaseUrl) -> String {
+    match db {
+        DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+        DatabaseUrl::Postgres(u) => u.clone(),
+    }
+}
+
+/// A raw pool for seeding and for the bare endpoint.
+async fn raw_pool(db: &DatabaseUrl) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(16)
+        .connect(&url_of(db))
+        .await
+        .expect("raw pool")
+}
+
+async fn exec(pool: &AnyPool, sql: String) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .expect("seed sql");
+}
+
+/// Inserts `count` bare local accounts with ids from `first_id`.
+async fn seed_accounts(pool: &AnyPool, first_id: i64, count: i64, prefix: &str) {
+    let mut i = 0;
+    while i < count {
+        let n = (count - i).min(1000);
+        let values: Vec<String> = (i..i + n)
+            .map(|k| format!("({}, '{prefix}{k}', 'bench-key', 0, 0)", first_id + k))
+            .collect();
+        exec(pool, format!(
+            "INSERT INTO accounts (id, username, public_key_pem, created_at, updated_at) VALUES {}",
+            values.join(",")
+        ))
+        .await;
+        i += n;
+    }
+}
+
+/// `follower → target` rows for ids `first..first+count`.
+async fn seed_follows(pool: &AnyPool, first_id: i64, pairs: impl Iterator<Item = (i64, i64)>) {
+    let pairs: Vec<(i64, i64)> = pairs.collect();
+    for (chunk_no, chunk) in pairs.chunks(1000).enumerate() {
+        let values: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, (a, t))| {
+                format!("({}, {a}, {t}, 0)", first_id + (chunk_no * 1000 + k) as i64)
+            })
+            .collect();
+        exec(
+            pool,
+            format!(
+                "INSERT INTO follows (id, account_id, target_account_id, created_at) VALUES {}",
+                values.join(",")
+            ),
+        )
+        .await;
+    }
+}
+
+struct Load {
+    requests: u64,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `CONCURRENCY` workers GET `url` for `seconds`.
+async fn load(
+    url: String,
+    token: Option<String>,
+    seconds: u64,
+    stop: Option<Arc<AtomicBool>>,
+) -> Load {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (client, url, token, stop) =
+                (client.clone(), url.clone(), token.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline
+                    && !stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+                {
+                    let t = Instant::now();
+                    let mut req = client.get(&url);
+                    if let Some(token) = &token {
+                        req = req.bearer_auth(token);
+                    }
+                    let response = req.send().await.expect("request");
+                    assert!(
+                        response.status().is_success(),
+                        "{url}: {}",
+                        response.status()
+                    );
+                    let body = response.bytes().await.expect("body");
+                    assert!(body.len() > 1000, "a real page came back");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.expect("worker"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pick = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Load {
+        requests: all.len() as u64,
+        rps: all.len() as f64 / elapsed,
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
+}
+
+#[derive(Clone)]
+struct Bare {
+    pool: AnyPool,
+    viewer: i64,
+}
+
+/// The baseline: the same 40 rows from one indexed query, as JSON.
+async fn bare(State(b): State<Bare>) -> axum::Json<Vec<serde_json::Value>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.account_id, s.content, s.visibility, s.created_at, s.spoiler_text, s.language \
+         FROM home_feed h JOIN statuses s ON s.id = h.status_id WHERE h.account_id = $1 \
+         AND s.deleted_at IS NULL ORDER BY h.status_id DESC LIMIT 40",
+    )
+    .bind(b.viewer)
+    .fetch_all(&b.pool)
+    .await
+    .expect("bare query");
+    axum::Json(
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.get::<i64, _>(0).to_string(),
+                    "account_id": r.get::<i64, _>(1).to_string(),
+                    "content": r.get::<String, _>(2),
+                    "visibility": r.get::<String, _>(3),
+                    "created_at": starling_protocol::datetime::iso8601_millis(r.get::<i64, _>(4)),
+                    "spoiler_text": r.get::<String, _>(5),
+                    "language": r.get::<Option<String>, _>(6),
+                })
+            })
+            .collect(),
+    )
+}
+
+async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
+    println!("\n## {label}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = Config {
+        domain: format!("localhost:{}", addr.port()),
+        bind: addr,
+        database: db.clone(),
+        dev: true,
+        registrations_open: false,
+        rate_limits: false,
+    };
+    let app = App::build(config).await.expect("node");
+    let viewer = create_local_user(
+        &app,
+        NewUser {
+            username: "viewer".into(),
+            email: "viewer@example.com".into(),
+            password: "bench password".into(),
+            admin: false,
+        },
+    )
+    .await
+    .expect("viewer");
+    let client = register_app(
+        &app,
+        "bench",
+        &["urn:ietf:wg:oauth:2.0:oob".to_owned()],
+        "read write",
+        None,
+    )
+    .await
+    .expect("app");
+    let token = issue_token(
+        &app,
+        &client.app,
+        Some(viewer.id),
+        Scopes::parse("read write").expect("scopes"),
+    )
+    .await
+    .expect("token")
+    .token;
+
+    let pool = raw_pool(&db).await;
+    let seed = Instant::now();
+    let base = 1_000_000_000_i64;
+    seed_accounts(&pool, base, FOLLOWEES, "author").await;
+    seed_follows(
+        &pool,
+        base * 2,
+        (0..FOLLOWEES).map(|k| (viewer.account.id, base + k)),
+    )
+    .await;
+    let now = starling_node::store::now_ms();
+    let mut i = 0;
+    while i < STATUSES {
+        let n = (STATUSES - i).min(1000);
+        let values: Vec<String> = (i..i + n)
+            .map(|k| {
+                let id = (now - STATUSES + k) << 16;
+                format!("({id}, {}, TRUE, '', '<p>Status number {k} with a little text in it, as posts have.</p>', 'public', {})", base + k % FOLLOWEES, now - STATUSES + k)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO statuses (id, account_id, local, text, content, visibility, created_at) VALUES {}",
+            values.join(",")
+        );
+        exec(
+            &pool,
+            if matches!(db, DatabaseUrl::Sqlite(_)) {
+                sql.replace("TRUE", "1")
+            } else {
+                sql
+            },
+        )
+        .await;
+        i += n;
+    }
+    exec(&pool, format!(
+        "INSERT INTO home_feed (account_id, status_id) SELECT {}, id FROM statuses WHERE account_id >= {base}",
+        viewer.account.id
+    ))
+    .await;
+    exec(&pool, "ANALYZE".into()).await;
+    println!(
+        "seeded {STATUSES} statuses by {FOLLOWEES} followed accounts in {:.1} s",
+        seed.elapsed().as_secs_f64()
+    );
+
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(app.clone(), listener, async {
+        let _ = rx.await;
+    }));
+    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bare_addr = bare_listener.local_addr().expect("addr");
+    let router = axum::Router::new()
+        .route("/bare", get(bare))
+        .with_state(Bare {
+            pool: pool.clone(),
+            viewer: viewer.account.id,
+        });
+    let bare_server = tokio::spawn(async move { axum::serve(bare_listener, router).await });
+
+    let home_url = format!("http://{addr}/api/v1/timelines/home?limit=40");
+    let bare_url = format!("http://{bare_addr}/bare");
+    // Warm both up (connections, caches).
+    load(home_url.clone(), Some(token.clone()), 1, None).await;
+    load(bare_url.clone(), None, 1, None).await;
+    let home = load(home_url.clone(), Some(token.clone()), seconds, None).await;
+    let baseline = load(bare_url.clone(), None, seconds, None).await;
+    println!("| endpoint | requests | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|");
+    for (name, l) in [
+        ("GET /api/v1/timelines/home?limit=40", &home),
+        ("bare: one indexed query → same 40 rows as JSON", &baseline),
+    ] {
+        println!(
+            "| {name} | {} | {:.0} | {:.2} | {:.2} |",
+            l.requests,
+            l.rps,
+            l.p50.as_secs_f64() * 1e3,
+            l.p99.as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "ratio home/bare = {:.2} (target ≥ 0.5); home p99 = {:.2} ms (target < 20 ms)",
+        home.rps / baseline.rps,
+        home.p99.as_secs_f64() * 1e3
+    );
+
+    // Fan-out: an account with 100k local followers.
+    let celebrity = base * 3;
+    seed_accounts(&pool, celebrity, 1, "celebrity").await;
+    seed_accounts(&pool, base * 4, FOLLOWERS, "fan").await;
+    seed_follows(
+        &pool,
+        base * 5,
+        (0..FOLLOWERS).map(|k| (base * 4 + k, celebrity)),
+    )
+    .await;
+    exec(&pool, "ANALYZE".into()).await;
+
+    // Baseline: the same rows with one raw INSERT … SELECT into a scratch table.
+    exec(&pool, "CREATE TABLE home_feed_scratch (account_id BIGINT NOT NULL, status_id BIGINT NOT NULL, PRIMARY KEY (account_id, status_id))".into()).await;
+    let t = Instant::now();
+    exec(&pool, format!("INSERT INTO home_feed_scratch (account_id, status_id) SELECT account_id, 42 FROM follows WHERE target_account_id = {celebrity}")).await;
+    let raw = t.elapsed();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let during = tokio::spawn(load(
+        home_url.clone(),
+        Some(token.clone()),
+        120,
+        Some(stop.clone()),
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t = Instant::now();
+    let post = starling_node::service::statuses::post(
+        &app,
+        celebrity,
+        starling_node::service::statuses::PostRequest {
+            text: "hello, all of you".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("post");
+    starling_node::queue::drain(&app).await.expect("drain");
+    let fanout = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let during = during.await.expect("load during fan-out");
+    let reached: i64 = sqlx::query("SELECT count(*) FROM home_feed WHERE status_id = $1")
+        .bind(post.id)
+        .fetch_one(&pool)
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        reached,
+        FOLLOWERS + 1,
+        "every follower (and the author) has the post"
+    );
+    println!(
+        "fan-out to {FOLLOWERS} followers: {:.0} ms; raw INSERT … SELECT: {:.0} ms; ratio {:.2} (target ≤ 2); home p99 during fan-out {:.2} ms over {} requests",
+        fanout.as_secs_f64() * 1e3,
+        raw.as_secs_f64() * 1e3,
+        fanout.as_secs_f64() / raw.as_secs_f64(),
+        during.p99.as_secs_f64() * 1e3,
+        during.requests
+    );
+
+    let _ = tx.send(());
+    let _ = server.await;
+    bare_server.abort();
+    pool.close().await;
+}
