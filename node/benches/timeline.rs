@@ -325,6 +325,8 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         seed.elapsed().as_secs_f64()
     );
 
+    breakdown(&app, viewer.account.id).await;
+
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app::serve(app.clone(), listener, async {
         let _ = rx.await;
@@ -432,4 +434,43 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
     let _ = server.await;
     bare_server.abort();
     pool.close().await;
+}
+
+/// Where one home-timeline request spends its time: each store call of the
+/// request path, averaged over 50 runs, single-threaded.
+async fn breakdown(app: &App, viewer: i64) {
+    use starling_node::store::sql::Page;
+    let store = app.store();
+    let page = Page {
+        limit: 40,
+        ..Page::default()
+    };
+    let rows = store.home_timeline(viewer, page).await.expect("home");
+    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    let authors: Vec<i64> = rows.iter().map(|s| s.account_id).collect();
+    macro_rules! time {
+        ($name:expr, $e:expr) => {{
+            let t = Instant::now();
+            for _ in 0..50 {
+                let _ = $e.await.expect($name);
+            }
+            println!(
+                "  {:<28} {:>8.3} ms",
+                $name,
+                t.elapsed().as_secs_f64() * 1e3 / 50.0
+            );
+        }};
+    }
+    println!("home request breakdown (ms per call):");
+    time!("home_timeline", store.home_timeline(viewer, page));
+    time!("hidden_accounts", store.hidden_accounts(viewer));
+    time!("mentions_of", store.mentions_of(&ids));
+    time!("tags_of", store.tags_of(&ids));
+    time!("status_counts", store.status_counts(&ids));
+    time!("viewer_flags", store.viewer_flags(viewer, &ids));
+    time!("accounts", store.accounts(&authors));
+    time!("account_status_stats", store.account_status_stats(&authors));
+    time!("follow_counts", store.follow_counts(&authors));
+    let presenter = starling_node::service::present::Presenter::new(app, Some(viewer));
+    time!("Presenter::statuses (all)", presenter.statuses(&rows));
 }

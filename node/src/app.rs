@@ -124,11 +124,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = crate::http::router(app.clone());
+    let service = crate::http::service(app.clone());
     let (stop_workers, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::queue::work(app.clone(), stopped));
-    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, router)
+    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        std::net::SocketAddr,
+    >(service);
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     // Let the worker finish the job in hand; unfinished leases come back later.

@@ -33,6 +33,14 @@ mod html;
 mod scan;
 mod url;
 
+/// Escapes text for HTML element content and double- or single-quoted
+/// attributes (`& < > " '`), as ERB's `h` does.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    html::escape_into(&mut out, text.chars());
+    out
+}
+
 use std::collections::{HashMap, HashSet};
 
 use scan::{Entity, Kind};

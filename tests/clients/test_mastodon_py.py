@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -78,7 +78,6 @@ class Server:
     env: dict
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
-    exit_code: int | None = None
 
     def log(self) -> str:
         if self.log_path and self.log_path.exists():
@@ -159,16 +158,11 @@ def code_from_oob_page(resp: requests.Response) -> str:
     return parser.code.strip()
 
 
-# Mastodon.py's log_in() ends by detecting the server version through
-# GET /api/v1/instance/ (trailing slash) unless the application says which
-# version it expects. The flow tests below name the version (a documented
-# constructor option) so that they exercise OAuth, statuses, timelines and
-# notifications on their own; test_default_login_detects_version covers the
-# default path, which depends on the instance endpoint.
-ASSUMED_VERSION = "4.3.0"
+def new_client(server: Server, app, mastodon_version: str | None = None) -> Mastodon:
+    """A client configured as an ordinary application would be.
 
-
-def new_client(server: Server, app, mastodon_version: str | None = ASSUMED_VERSION) -> Mastodon:
+    ratelimit_method="throw" instead of the default "wait" so that a 429 fails the
+    test at once rather than sleeping until the window resets."""
     client_id, client_secret = app
     return Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server.base_url,
                     request_timeout=HTTP_TIMEOUT, ratelimit_method="throw",
@@ -411,12 +405,12 @@ def test_notifications(alice, me, follow, post, reply, favourite, reblog):
 
 
 def test_default_login_detects_version(server, app):
-    """A default Mastodon() (no version given) logs in and learns the server version.
+    """log_in() ends by learning the server version.
 
     Mastodon.py 2.3.3 fetches GET /api/v1/instance/ and /api/v2/instance/ (note the
     trailing slash) at the end of log_in(); when that fails it recurses until
-    RecursionError, so a plain application cannot log in at all without it."""
-    m = new_client(server, app, mastodon_version=None)
+    RecursionError, so an application cannot log in at all without them."""
+    m = new_client(server, app)
     token = m.log_in(username=BOB["email"], password=BOB["password"], scopes=SCOPES, allow_http=True)
     assert token
     version = m.retrieve_mastodon_version()
@@ -445,17 +439,32 @@ def test_idempotency_key(alice):
     assert one.id == two.id
 
 
-def test_instance_info(server, alice):
-    """Mastodon.py asks for /api/v1/instance/ and /api/v2/instance/ (with a trailing slash).
+def test_rate_limit_headers_understood(alice):
+    """Mastodon.py's "wait"/"pace" modes run on X-RateLimit-Limit/Remaining/Reset."""
+    alice.ratelimit_reset = None
+    alice.account_verify_credentials()
+    assert alice.ratelimit_limit == 300
+    assert 0 < alice.ratelimit_remaining < 300
+    # Mastodon.py keeps the reset time only when it parsed it and it lies ahead.
+    assert alice.ratelimit_reset is not None
+    assert time.time() < alice.ratelimit_reset <= time.time() + 5 * 60 + 5
 
-    Skipped only while the server has no instance endpoint at all (being added)."""
-    if requests.get(f"{server.base_url}/api/v1/instance", timeout=HTTP_TIMEOUT).status_code == 404:
-        pytest.skip("GET /api/v1/instance is 404: the instance endpoint is not merged yet")
+
+def test_instance_info(server, alice):
+    """Mastodon.py asks for /api/v1/instance/ and /api/v2/instance/ (with a trailing slash)."""
     inst = alice.instance_v1()
-    assert inst.uri
+    assert inst.uri == f"localhost:{server.port}"
     assert inst.version
+    assert inst.stats.user_count == 2
+    assert inst.configuration.statuses.max_characters >= 500
     inst2 = alice.instance_v2()
     assert inst2.domain == f"localhost:{server.port}"
+    assert inst2.configuration.statuses.max_characters == inst.configuration.statuses.max_characters
+    assert int(inst2.api_versions["mastodon"]) >= 1
+    # What Mastodon.py derived from them.
+    major, minor, patch = (int(x) for x in alice.retrieve_mastodon_version().split("+")[0].split("-")[0].split(".")[:3])
+    assert (major, minor) >= (4, 0)
+    assert alice.mastodon_api_version >= 1
 
 
 def test_zz_sigterm_shutdown(server):

@@ -390,11 +390,17 @@ async fn timelines_page_like_mastodon(db: Db) {
     let page: Value = response.json().await.unwrap();
     assert_eq!(ids(&page), newest_first[..3]);
     assert!(
-        link.contains(&format!("max_id={}>; rel=\"next\"", newest_first[2])),
+        link.contains(&format!(
+            "max_id={}&limit=3>; rel=\"next\"",
+            newest_first[2]
+        )),
         "{link}"
     );
     assert!(
-        link.contains(&format!("min_id={}>; rel=\"prev\"", newest_first[0])),
+        link.contains(&format!(
+            "min_id={}&limit=3>; rel=\"prev\"",
+            newest_first[0]
+        )),
         "{link}"
     );
 
@@ -550,4 +556,44 @@ async fn rate_limits_apply_per_token(db: Db) {
     assert_eq!(body["error"], "Too many requests");
     // Another token of the same user has its own budget.
     assert_eq!(get(other).await.status(), StatusCode::OK);
+}
+
+db_test!(home_feeds_keep_their_newest_entries);
+async fn home_feeds_keep_their_newest_entries(db: Db) {
+    use starling_node::store::feeds::HOME_FEED_CAP;
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (bob, _) = node.user_with_token("bob").await;
+    // Seed more than the cap directly: posting 1000 times through HTTP is slow.
+    let (a, b) = (alice.account.id, bob.account.id);
+    let values: Vec<String> = (1..=HOME_FEED_CAP + 5)
+        .map(|i| {
+            format!(
+                "({i}, {b}, 'public', 'x', 0, {})",
+                if db == Db::Sqlite { "1" } else { "TRUE" }
+            )
+        })
+        .collect();
+    node.db
+        .execute(&format!("INSERT INTO statuses (id, account_id, visibility, content, created_at, local) VALUES {}", values.join(",")))
+        .await;
+    node.db
+        .execute(&format!(
+            "INSERT INTO home_feed (account_id, status_id) SELECT {a}, id FROM statuses"
+        ))
+        .await;
+    assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 5);
+    let (_, page) = node
+        .api_get("/api/v1/timelines/home?limit=1", &alice_token)
+        .await;
+    assert_eq!(
+        page[0]["id"],
+        (HOME_FEED_CAP + 5).to_string(),
+        "the newest stay"
+    );
+    let (_, oldest) = node
+        .api_get("/api/v1/timelines/home?limit=1&min_id=0", &alice_token)
+        .await;
+    assert_eq!(oldest[0]["id"], "6", "the oldest five went");
+    assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 0);
 }

@@ -25,6 +25,10 @@ use axum::routing::get;
 
 use crate::app::App;
 
+/// The Mastodon API version we implement, as clients parse it from
+/// `/api/v1/instance`'s `version` and NodeInfo.
+pub const MASTODON_API_VERSION: &str = "4.3.0";
+
 /// The media type we serve ActivityStreams documents as.
 pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";
 
@@ -39,13 +43,40 @@ pub fn router(app: App) -> Router {
         .merge(oauth::routes())
         .merge(media::routes())
         .merge(
-            api::routes().route_layer(axum::middleware::from_fn_with_state(
-                app.clone(),
-                rate_limit::limit,
-            )),
+            api::routes()
+                .route_layer(axum::middleware::from_fn(api::keep_link_params))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    app.clone(),
+                    rate_limit::limit,
+                )),
         )
         .fallback(error::not_found)
         .with_state(app)
+}
+
+/// The router behind a path normaliser: `/api/v1/instance/` is served as
+/// `/api/v1/instance`, as Rails-based Mastodon does for every route (clients
+/// such as Mastodon.py call some endpoints with a trailing slash).
+pub fn service(
+    app: App,
+) -> tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request> {
+    tower::ServiceExt::map_request(router(app), trim_trailing_slash)
+}
+
+fn trim_trailing_slash(mut request: axum::extract::Request) -> axum::extract::Request {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let rebuilt = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = rebuilt.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// Whether the client asked for an ActivityStreams document rather than HTML:

@@ -48,6 +48,12 @@ async fn document(app: &App, version: &str) -> Result<NodeInfo, ApiError> {
     let local_posts = app.store().count_local_statuses().await?;
     let mut metadata = serde_json::Map::new();
     metadata.insert("nodeName".into(), app.config().domain.clone().into());
+    // Client libraries (megalodon's detector, for one) decide which API a
+    // server speaks from NodeInfo; this says "the Mastodon API".
+    metadata.insert(
+        "upstream".into(),
+        serde_json::json!({ "name": "Mastodon", "version": crate::http::MASTODON_API_VERSION }),
+    );
     Ok(NodeInfo {
         version: version.into(),
         software: Software {

@@ -26,10 +26,6 @@ pub fn routes() -> Router<App> {
             "/oauth/authorize",
             get(authorize_page).post(authorize_submit),
         )
-        .route(
-            "/oauth/authorize/",
-            get(authorize_page).post(authorize_submit),
-        )
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/.well-known/oauth-authorization-server", get(metadata))

@@ -17,6 +17,8 @@ use crate::store::now_ms;
 const LEASE_MS: i64 = 5 * 60 * 1000;
 /// Jobs claimed per round.
 const BATCH: i64 = 32;
+/// How often a worker trims home feeds to their cap.
+const TRIM_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Give up after this many attempts (about three days with the backoff below).
 pub const MAX_ATTEMPTS: i64 = 16;
 
@@ -93,9 +95,18 @@ pub async fn drain(app: &App) -> Result<(), Internal> {
 /// in this process, and polls every second for jobs from other processes or
 /// retries coming due.
 pub async fn work(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut next_trim = tokio::time::Instant::now() + TRIM_EVERY;
     loop {
         if *shutdown.borrow() {
             return;
+        }
+        if tokio::time::Instant::now() >= next_trim {
+            next_trim += TRIM_EVERY;
+            match app.store().trim_home_feeds().await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "trimmed home feeds"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %chain(&e), "trimming home feeds failed"),
+            }
         }
         let busy = match step(&app).await {
             Ok(n) => n > 0,

@@ -382,3 +382,24 @@ impl Store {
         Ok(())
     }
 }
+
+/// How many entries each home feed keeps (Mastodon keeps 800 in Redis).
+pub const HOME_FEED_CAP: i64 = 1000;
+
+impl Store {
+    /// Trims every home feed to its newest [`HOME_FEED_CAP`] entries. Feeds are
+    /// never dropped whole, however long their owner was away. Returns how
+    /// many rows went.
+    pub async fn trim_home_feeds(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM home_feed WHERE (account_id, status_id) IN (\
+             SELECT account_id, status_id FROM (SELECT account_id, status_id, row_number() OVER \
+             (PARTITION BY account_id ORDER BY status_id DESC) AS n FROM home_feed) ranked \
+             WHERE n > $1)",
+        )
+        .bind(HOME_FEED_CAP)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -10,7 +10,7 @@ const LINK_DISPLAY_CHARS: usize = 30;
 
 /// Appends `text` HTML-escaped as ERB's `h` does (`& < > " '`), so it is safe
 /// both as element content and inside a double-quoted attribute.
-pub(super) fn escape_into(out: &mut String, text: impl IntoIterator<Item = char>) {
+pub(crate) fn escape_into(out: &mut String, text: impl IntoIterator<Item = char>) {
     for c in text {
         match c {
             '&' => out.push_str("&amp;"),

@@ -86,3 +86,58 @@ pub async fn account_page(
         .await?;
     Ok(paged(app, path, &items, &cursors))
 }
+
+/// Query parameters that `Link` URLs set themselves.
+const CURSORS: &[&str] = &["max_id", "min_id", "since_id"];
+
+/// Carries the request's other query parameters (`limit`, `exclude_replies`,
+/// `local`, `types[]`…) into the `Link` header's URLs, as Mastodon does, so
+/// clients that follow links keep their page size and filters.
+pub async fn keep_link_params(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let kept: Vec<(String, String)> =
+        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            .filter(|(k, _)| !CURSORS.contains(&k.as_ref()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let mut response = next.run(request).await;
+    if kept.is_empty() {
+        return response;
+    }
+    let Some(link) = response.headers().get(LINK).and_then(|v| v.to_str().ok()) else {
+        return response;
+    };
+    let mut extra = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &kept {
+        extra.append_pair(k, v);
+    }
+    let extra = extra.finish();
+    // Each link is `<url>; rel="…"`: append to the URL inside the brackets,
+    // dropping any kept parameter the handler already wrote.
+    let rewritten = link
+        .split(", <")
+        .map(|part| {
+            let (url, rest) = part
+                .trim_start_matches('<')
+                .split_once('>')
+                .unwrap_or((part, ""));
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let own: Vec<&str> = query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .filter(|p| {
+                    let key = p.split('=').next().unwrap_or_default();
+                    CURSORS.contains(&key)
+                })
+                .collect();
+            format!("<{base}?{}&{extra}>{rest}", own.join("&"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(v) = HeaderValue::from_str(&rewritten) {
+        response.headers_mut().insert(LINK, v);
+    }
+    response
+}

@@ -19,15 +19,12 @@ use crate::http::error::ApiError;
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/api/v1/instance", get(instance))
-        .route("/api/v1/instance/", get(instance))
         .route("/api/v1/instance/peers", get(empty_list))
         .route("/api/v1/instance/activity", get(empty_list))
         .route("/api/v1/instance/rules", get(rules))
 }
 
-/// The Mastodon API level we implement. Clients read the leading version
-/// number to decide which features to enable, so it comes first.
-const MASTODON_API_VERSION: &str = "4.3.0";
+use crate::http::MASTODON_API_VERSION;
 
 /// `4.3.0 (compatible; Starling 0.1.0)`.
 pub(crate) fn version() -> String {

@@ -77,33 +77,35 @@ impl PublicParams {
     }
 }
 
+/// The public and hashtag timelines: visible to all, minus what the viewer
+/// hides.
+async fn public_page(
+    app: &App,
+    viewer: Option<i64>,
+    path: &str,
+    rows: Vec<DbStatus>,
+) -> Result<Response, ApiError> {
+    let rows = match viewer {
+        Some(v) => without_hidden_authors(app, v, visible(app, viewer, rows).await?).await?,
+        None => rows,
+    };
+    timeline(app, viewer, "public", path, rows, None).await
+}
+
 async fn public(
     State(app): State<App>,
     auth: MaybeAuth,
     QueryParams(p): QueryParams<PublicParams>,
 ) -> Result<Response, ApiError> {
-    let viewer = auth.viewer();
+    // No media support yet: `only_media` finds nothing.
     let rows = if p.only_media {
-        // No media support yet: nothing has media.
         Vec::new()
     } else {
         app.store()
             .public_timeline(p.locality(), p.page.page(20, 40))
             .await?
     };
-    let rows = match viewer {
-        Some(v) => without_hidden_authors(&app, v, visible(&app, viewer, rows).await?).await?,
-        None => rows,
-    };
-    timeline(
-        &app,
-        viewer,
-        "public",
-        "/api/v1/timelines/public",
-        rows,
-        None,
-    )
-    .await
+    public_page(&app, auth.viewer(), "/api/v1/timelines/public", rows).await
 }
 
 async fn tag(
@@ -112,7 +114,6 @@ async fn tag(
     Path(hashtag): Path<String>,
     QueryParams(p): QueryParams<PublicParams>,
 ) -> Result<Response, ApiError> {
-    let viewer = auth.viewer();
     let rows = if p.only_media {
         Vec::new()
     } else {
@@ -120,12 +121,13 @@ async fn tag(
             .tag_timeline(&hashtag, p.locality(), p.page.page(20, 40))
             .await?
     };
-    let rows = match viewer {
-        Some(v) => without_hidden_authors(&app, v, visible(&app, viewer, rows).await?).await?,
-        None => rows,
-    };
-    let path = format!("/api/v1/timelines/tag/{hashtag}");
-    timeline(&app, viewer, "public", &path, rows, None).await
+    public_page(
+        &app,
+        auth.viewer(),
+        &format!("/api/v1/timelines/tag/{hashtag}"),
+        rows,
+    )
+    .await
 }
 
 async fn marked(

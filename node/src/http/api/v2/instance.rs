@@ -19,9 +19,7 @@ use crate::http::error::ApiError;
 
 /// The routes of this module.
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v2/instance", get(instance))
-        .route("/api/v2/instance/", get(instance))
+    Router::new().route("/api/v2/instance", get(instance))
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
