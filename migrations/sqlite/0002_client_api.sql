@@ -144,10 +144,12 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (account_id, key)
 );
 
--- Home timelines, fanned out on write (DESIGN.md "Home timelines").
+-- Home timelines, fanned out on write (DESIGN.md "Home timelines"). No
+-- foreign keys: it is a derived index that fan-out writes 100k rows at a time
+-- into; reads join statuses (so deleted posts vanish) and feeds are trimmed.
 CREATE TABLE home_feed (
-    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL,
+    status_id BIGINT NOT NULL,
     PRIMARY KEY (account_id, status_id)
 );
 
@@ -227,3 +229,14 @@ CREATE INDEX statuses_public ON statuses (visibility, local, id);
 
 -- Profile metadata: a JSON array of {name, value}.
 ALTER TABLE accounts ADD COLUMN fields TEXT NOT NULL DEFAULT '[]';
+
+-- Counters shown on every status and account, maintained in the same
+-- transaction as the change (recomputed, not incremented, where rows vanish),
+-- so timelines never count rows at read time.
+ALTER TABLE statuses ADD COLUMN replies_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE statuses ADD COLUMN reblogs_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE statuses ADD COLUMN favourites_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN statuses_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN followers_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN following_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN last_status_at BIGINT;

@@ -40,6 +40,7 @@ async fn post_status(node: &TestNode, account_id: i64) {
                 created_at: now,
                 edited_at: None,
                 application_id: None,
+                ..DbStatus::default()
             },
             mentions: Vec::new(),
             tags: Vec::new(),

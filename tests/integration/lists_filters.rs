@@ -55,6 +55,7 @@ async fn post(
                 created_at: now_ms(),
                 edited_at: None,
                 application_id: None,
+                ..DbStatus::default()
             },
             mentions: Vec::new(),
             tags: Vec::new(),

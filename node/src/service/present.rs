@@ -89,18 +89,9 @@ impl<'a> Presenter<'a> {
     /// Account entities by id.
     pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, Account>, Internal> {
         let rows = self.app.store().accounts(ids).await?;
-        let stats = self.app.store().account_status_stats(ids).await?;
-        let follows = self.app.store().follow_counts(ids).await?;
         Ok(rows
             .iter()
-            .map(|a| {
-                let (statuses, last) = stats.get(&a.id).copied().unwrap_or((0, None));
-                let (followers, following) = follows.get(&a.id).copied().unwrap_or((0, 0));
-                (
-                    a.id,
-                    self.account_entity(a, statuses, last, followers, following),
-                )
-            })
+            .map(|a| (a.id, self.account_entity(a)))
             .collect())
     }
 
@@ -115,14 +106,7 @@ impl<'a> Presenter<'a> {
         Ok(ids.iter().filter_map(|id| map.remove(id)).collect())
     }
 
-    fn account_entity(
-        &self,
-        a: &DbAccount,
-        statuses: i64,
-        last: Option<i64>,
-        followers: i64,
-        following: i64,
-    ) -> Account {
+    fn account_entity(&self, a: &DbAccount) -> Account {
         let avatar = a
             .avatar_url
             .clone()
@@ -154,10 +138,10 @@ impl<'a> Presenter<'a> {
             indexable: a.discoverable,
             // Mastodon rounds account creation to the day.
             created_at: format!("{}T00:00:00.000Z", date(a.created_at)),
-            last_status_at: last.map(date),
-            statuses_count: statuses.max(0) as u64,
-            followers_count: followers,
-            following_count: following,
+            last_status_at: a.last_status_at.map(date),
+            statuses_count: a.statuses_count.max(0) as u64,
+            followers_count: a.followers_count,
+            following_count: a.following_count,
             ..Account::default()
         }
     }
@@ -211,7 +195,6 @@ impl<'a> Presenter<'a> {
 
         let mentions = store.mentions_of(&ids).await?;
         let tags = store.tags_of(&ids).await?;
-        let counts = store.status_counts(&ids).await?;
         let flags = match self.viewer {
             Some(v) => Some(store.viewer_flags(v, &ids).await?),
             None => None,
@@ -236,7 +219,6 @@ impl<'a> Presenter<'a> {
 
         let build = |s: &DbStatus| -> Option<Status> {
             let account = accounts.get(&s.account_id)?.clone();
-            let c = counts.get(&s.id).copied().unwrap_or_default();
             let f = flags
                 .as_ref()
                 .map(|m| m.get(&s.id).copied().unwrap_or_default());
@@ -284,9 +266,9 @@ impl<'a> Presenter<'a> {
                             .collect()
                     })
                     .unwrap_or_default(),
-                reblogs_count: c.reblogs.max(0) as u64,
-                favourites_count: c.favourites.max(0) as u64,
-                replies_count: c.replies.max(0) as u64,
+                reblogs_count: s.reblogs_count.max(0) as u64,
+                favourites_count: s.favourites_count.max(0) as u64,
+                replies_count: s.replies_count.max(0) as u64,
                 url,
                 in_reply_to_id: s.in_reply_to_id.map(|id| id.to_string()),
                 in_reply_to_account_id: s.in_reply_to_account_id.map(|id| id.to_string()),

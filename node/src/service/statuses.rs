@@ -121,6 +121,7 @@ pub async fn post(app: &App, author: i64, req: PostRequest) -> Result<DbStatus, 
         created_at: now,
         edited_at: None,
         application_id: req.application_id,
+        ..DbStatus::default()
     };
     let new = NewStatus {
         tag_ids: tags.iter().map(|_| app.ids().next()).collect(),
@@ -273,7 +274,11 @@ pub async fn favourite(app: &App, account: i64, id: i64) -> Result<DbStatus, Ser
         )
         .await?;
     }
-    Ok(status)
+    // Read again: the counters changed.
+    app.store()
+        .status(status.id)
+        .await?
+        .ok_or_else(status_not_found)
 }
 
 /// Removes a favourite and its notification.
@@ -290,7 +295,10 @@ pub async fn unfavourite(app: &App, account: i64, id: i64) -> Result<DbStatus, S
             .unnotify(status.account_id, account, "favourite", Some(status.id))
             .await?;
     }
-    Ok(status)
+    app.store()
+        .status(status.id)
+        .await?
+        .ok_or_else(status_not_found)
 }
 
 /// Bookmarks or pins (`mark`) a status; pins only the caller's own public,
@@ -377,6 +385,7 @@ pub async fn reblog(
         created_at: now_ms(),
         edited_at: None,
         application_id: None,
+        ..DbStatus::default()
     };
     let new = NewStatus {
         status: boost,
@@ -411,5 +420,8 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
             .unnotify(original.account_id, account, "reblog", Some(original.id))
             .await?;
     }
-    Ok(original)
+    app.store()
+        .status(original.id)
+        .await?
+        .ok_or_else(status_not_found)
 }

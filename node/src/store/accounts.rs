@@ -36,6 +36,14 @@ pub struct DbAccount {
     pub created_at: i64,
     /// Profile metadata, a JSON array of `{name, value}`.
     pub fields: String,
+    /// Statuses (and boosts) not deleted, maintained on write.
+    pub statuses_count: i64,
+    /// Followers, maintained on write.
+    pub followers_count: i64,
+    /// Accounts followed, maintained on write.
+    pub following_count: i64,
+    /// Time of the latest status, ms.
+    pub last_status_at: Option<i64>,
 }
 
 /// A local user: the account plus sign-in data.
@@ -78,7 +86,8 @@ pub struct NewLocalUser {
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
      a.discoverable, a.bot, a.public_key_pem, a.private_key_pem, a.avatar_url, a.header_url, \
-     a.created_at, a.fields";
+     a.created_at, a.fields, a.statuses_count, a.followers_count, a.following_count, \
+     a.last_status_at";
 
 fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
     Ok(DbAccount {
@@ -96,6 +105,10 @@ fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
         header_url: row.try_get("header_url")?,
         created_at: row.try_get("created_at")?,
         fields: row.try_get("fields")?,
+        statuses_count: row.try_get("statuses_count")?,
+        followers_count: row.try_get("followers_count")?,
+        following_count: row.try_get("following_count")?,
+        last_status_at: row.try_get("last_status_at")?,
     })
 }
 

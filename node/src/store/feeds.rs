@@ -4,12 +4,8 @@
 use sqlx::Row;
 
 use super::sql::{Page, Sql};
-use super::statuses::{DbStatus, push_visibilities};
+use super::statuses::{COLUMNS, DbStatus, push_visibilities};
 use super::{Store, StoreError, now_ms};
-
-const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
-    s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
-    s.visibility, s.language, s.created_at, s.edited_at, s.application_id";
 
 /// A per-account marker on a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +46,18 @@ pub struct DbNotification {
 }
 
 impl Store {
+    /// Recomputes a status's favourite count after a favourite came or went.
+    async fn recount_favourites(&self, status_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE statuses SET favourites_count = \
+             (SELECT count(*) FROM favourites WHERE status_id = $1) WHERE id = $1",
+        )
+        .bind(status_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Marks a status (idempotent). Returns whether it is new.
     pub async fn mark(
         &self,
@@ -69,6 +77,9 @@ impl Store {
             .bind(now_ms())
             .execute(&self.write)
             .await?;
+        if mark == Mark::Favourite && done.rows_affected() > 0 {
+            self.recount_favourites(status_id).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -88,6 +99,9 @@ impl Store {
             .bind(status_id)
             .execute(&self.write)
             .await?;
+        if mark == Mark::Favourite && done.rows_affected() > 0 {
+            self.recount_favourites(status_id).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 

@@ -7,12 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::sql::{Page, Sql};
-use super::statuses::{DbStatus, push_visibilities};
+use super::statuses::{COLUMNS, DbStatus, push_visibilities};
 use super::{Store, StoreError, flag};
-
-const STATUS_COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
-    s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
-    s.visibility, s.language, s.created_at, s.edited_at, s.application_id";
 
 /// A list row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,7 +240,7 @@ impl Store {
     ) -> Result<Vec<DbStatus>, StoreError> {
         let owner = list.account_id;
         let mut sql = Sql::new(&format!(
-            "SELECT {STATUS_COLUMNS} FROM statuses s JOIN list_accounts la \
+            "SELECT {COLUMNS} FROM statuses s JOIN list_accounts la \
              ON la.account_id = s.account_id WHERE s.deleted_at IS NULL AND la.list_id = "
         ));
         sql.bind(list.id);

@@ -130,7 +130,7 @@ impl Store {
         // Opening the writer first creates the file and switches it to WAL, so
         // the read-only connections below always find a WAL database.
         let read = AnyPoolOptions::new()
-            .max_connections(8)
+            .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(|conn, _| {
                 Box::pin(async move {

@@ -55,6 +55,19 @@ pub struct RelationSets {
 }
 
 impl Store {
+    /// Recomputes follower and following counts of these accounts.
+    async fn recount_follows(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut sql = Sql::new(
+            "UPDATE accounts SET \
+             followers_count = (SELECT count(*) FROM follows f WHERE f.target_account_id = accounts.id), \
+             following_count = (SELECT count(*) FROM follows f WHERE f.account_id = accounts.id) \
+             WHERE id IN (",
+        );
+        sql.bind_list(ids).push(")");
+        sql.query().execute(&self.write).await?;
+        Ok(())
+    }
+
     /// Adds a relation (idempotent). Returns whether it is new.
     pub async fn relate(
         &self,
@@ -75,6 +88,9 @@ impl Store {
             .bind(now_ms())
             .execute(&self.write)
             .await?;
+        if relation == Relation::Follow && done.rows_affected() > 0 {
+            self.recount_follows(&[account_id, target_id]).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -94,6 +110,9 @@ impl Store {
             .bind(target_id)
             .execute(&self.write)
             .await?;
+        if relation == Relation::Follow && done.rows_affected() > 0 {
+            self.recount_follows(&[account_id, target_id]).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -145,6 +164,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.recount_follows(&[account_id, target_id]).await?;
         Ok(true)
     }
 
@@ -163,6 +183,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.recount_follows(&[account_id, target_id]).await?;
         Ok(())
     }
 
@@ -268,30 +289,6 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()?;
         if page.reverses() {
             out.reverse();
-        }
-        Ok(out)
-    }
-
-    /// Follower and following counts per account.
-    pub async fn follow_counts(
-        &self,
-        ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, (i64, i64)>, StoreError> {
-        let mut out: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
-        for (col, followers) in [("target_account_id", true), ("account_id", false)] {
-            let mut sql = Sql::new(&format!(
-                "SELECT {col}, count(*) FROM follows WHERE {col} IN ("
-            ));
-            sql.bind_list(ids).push(&format!(") GROUP BY {col}"));
-            for row in sql.query().fetch_all(&self.read).await? {
-                let e = out.entry(row.try_get(0)?).or_default();
-                let n: i64 = row.try_get(1)?;
-                if followers {
-                    e.0 = n;
-                } else {
-                    e.1 = n;
-                }
-            }
         }
         Ok(out)
     }

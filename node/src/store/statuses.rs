@@ -10,7 +10,7 @@ use super::sql::{Page, Sql};
 use super::{Store, StoreError, flag, now_ms};
 
 /// A status row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbStatus {
     /// Snowflake id.
     pub id: i64,
@@ -46,13 +46,21 @@ pub struct DbStatus {
     pub edited_at: Option<i64>,
     /// The posting application.
     pub application_id: Option<i64>,
+    /// Replies (not deleted), maintained on write.
+    pub replies_count: i64,
+    /// Boosts (not deleted), maintained on write.
+    pub reblogs_count: i64,
+    /// Favourites, maintained on write.
+    pub favourites_count: i64,
 }
 
-const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
+/// The columns [`status_from_row`] reads, for any query aliasing statuses as `s`.
+pub(crate) const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
     s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
-    s.visibility, s.language, s.created_at, s.edited_at, s.application_id";
+    s.visibility, s.language, s.created_at, s.edited_at, s.application_id, s.replies_count, \
+    s.reblogs_count, s.favourites_count";
 
-fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
+pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
     Ok(DbStatus {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -71,6 +79,9 @@ fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         edited_at: row.try_get("edited_at")?,
         application_id: row.try_get("application_id")?,
+        replies_count: row.try_get("replies_count")?,
+        reblogs_count: row.try_get("reblogs_count")?,
+        favourites_count: row.try_get("favourites_count")?,
     })
 }
 
@@ -89,17 +100,6 @@ pub struct NewStatus {
     pub idempotency_key: Option<String>,
     /// Id of the fan-out job to enqueue.
     pub job_id: i64,
-}
-
-/// Per-status counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatusCounts {
-    /// Replies.
-    pub replies: i64,
-    /// Boosts.
-    pub reblogs: i64,
-    /// Favourites.
-    pub favourites: i64,
 }
 
 /// What one viewer has done to a status.
@@ -194,6 +194,25 @@ impl Store {
             .await?;
         }
         sqlx::query(
+            "UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = $2 WHERE id = $1",
+        )
+        .bind(s.account_id)
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(parent) = s.in_reply_to_id {
+            sqlx::query("UPDATE statuses SET replies_count = replies_count + 1 WHERE id = $1")
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(original) = s.reblog_of_id {
+            sqlx::query("UPDATE statuses SET reblogs_count = reblogs_count + 1 WHERE id = $1")
+                .bind(original)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
             "INSERT INTO home_feed (account_id, status_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .bind(s.account_id)
@@ -234,6 +253,15 @@ impl Store {
     pub async fn delete_status(&self, id: i64) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         let now = now_ms();
+        // Whose counters change: authors of the status and of its boosts, its
+        // parent's replies, and (for a boost) the original's boosts.
+        let affected = sqlx::query(
+            "SELECT account_id, in_reply_to_id, reblog_of_id FROM statuses \
+             WHERE (id = $1 OR reblog_of_id = $1) AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
         sqlx::query("UPDATE statuses SET deleted_at = $1 WHERE (id = $2 OR reblog_of_id = $2) AND deleted_at IS NULL")
             .bind(now)
             .bind(id)
@@ -253,6 +281,34 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        for row in &affected {
+            let author: i64 = row.try_get(0)?;
+            sqlx::query(
+                "UPDATE accounts SET statuses_count = (SELECT count(*) FROM statuses \
+                 WHERE account_id = $1 AND deleted_at IS NULL) WHERE id = $1",
+            )
+            .bind(author)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(parent) = row.try_get::<Option<i64>, _>(1)? {
+                sqlx::query(
+                    "UPDATE statuses SET replies_count = (SELECT count(*) FROM statuses c \
+                     WHERE c.in_reply_to_id = $1 AND c.deleted_at IS NULL) WHERE id = $1",
+                )
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(original) = row.try_get::<Option<i64>, _>(2)? {
+                sqlx::query(
+                    "UPDATE statuses SET reblogs_count = (SELECT count(*) FROM statuses c \
+                     WHERE c.reblog_of_id = $1 AND c.deleted_at IS NULL) WHERE id = $1",
+                )
+                .bind(original)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -369,45 +425,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Reply, boost and favourite counts per status.
-    pub async fn status_counts(
-        &self,
-        ids: &[i64],
-    ) -> Result<HashMap<i64, StatusCounts>, StoreError> {
-        let mut out: HashMap<i64, StatusCounts> = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        for (kind, table_sql) in [
-            (
-                0,
-                "SELECT in_reply_to_id, count(*) FROM statuses WHERE deleted_at IS NULL AND in_reply_to_id IN (",
-            ),
-            (
-                1,
-                "SELECT reblog_of_id, count(*) FROM statuses WHERE deleted_at IS NULL AND reblog_of_id IN (",
-            ),
-            (
-                2,
-                "SELECT status_id, count(*) FROM favourites WHERE status_id IN (",
-            ),
-        ] {
-            let mut sql = Sql::new(table_sql);
-            sql.bind_list(ids).push(") GROUP BY 1");
-            for row in sql.query().fetch_all(&self.read).await? {
-                let id: i64 = row.try_get(0)?;
-                let n: i64 = row.try_get(1)?;
-                let c = out.entry(id).or_default();
-                match kind {
-                    0 => c.replies = n,
-                    1 => c.reblogs = n,
-                    _ => c.favourites = n,
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// What `viewer` has done to each of these statuses.
     pub async fn viewer_flags(
         &self,
@@ -418,34 +435,36 @@ impl Store {
         if ids.is_empty() {
             return Ok(out);
         }
-        for (kind, head) in [
-            (0, "SELECT status_id FROM favourites WHERE account_id = "),
-            (
-                1,
-                "SELECT reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ",
-            ),
-            (2, "SELECT status_id FROM bookmarks WHERE account_id = "),
-            (3, "SELECT status_id FROM status_pins WHERE account_id = "),
-        ] {
-            let column = if kind == 1 {
-                "reblog_of_id"
-            } else {
-                "status_id"
-            };
-            let mut sql = Sql::new(head);
-            sql.bind(viewer)
-                .push(&format!(" AND {column} IN ("))
-                .bind_list(ids)
-                .push(")");
-            for row in sql.query().fetch_all(&self.read).await? {
-                let id: i64 = row.try_get(0)?;
-                let f = out.entry(id).or_default();
-                match kind {
-                    0 => f.favourited = true,
-                    1 => f.reblogged = true,
-                    2 => f.bookmarked = true,
-                    _ => f.pinned = true,
-                }
+        // One round trip: a kind tag per source table.
+        let mut sql = Sql::new("SELECT 0, status_id FROM favourites WHERE account_id = ");
+        sql.bind(viewer)
+            .push(" AND status_id IN (")
+            .bind_list(ids)
+            .push(")");
+        sql.push(" UNION ALL SELECT 1, reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ")
+            .bind(viewer)
+            .push(" AND reblog_of_id IN (")
+            .bind_list(ids)
+            .push(")");
+        sql.push(" UNION ALL SELECT 2, status_id FROM bookmarks WHERE account_id = ")
+            .bind(viewer)
+            .push(" AND status_id IN (")
+            .bind_list(ids)
+            .push(")");
+        sql.push(" UNION ALL SELECT 3, status_id FROM status_pins WHERE account_id = ")
+            .bind(viewer)
+            .push(" AND status_id IN (")
+            .bind_list(ids)
+            .push(")");
+        for row in sql.query().fetch_all(&self.read).await? {
+            let kind: i64 = row.try_get(0)?;
+            let id: i64 = row.try_get(1)?;
+            let f = out.entry(id).or_default();
+            match kind {
+                0 => f.favourited = true,
+                1 => f.reblogged = true,
+                2 => f.bookmarked = true,
+                _ => f.pinned = true,
             }
         }
         Ok(out)
@@ -575,23 +594,6 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         Ok(row.try_get::<i64, _>(0)?)
-    }
-
-    /// Status count and last status time per account.
-    pub async fn account_status_stats(
-        &self,
-        ids: &[i64],
-    ) -> Result<HashMap<i64, (i64, Option<i64>)>, StoreError> {
-        let mut sql = Sql::new(
-            "SELECT account_id, count(*), max(created_at) FROM statuses \
-             WHERE deleted_at IS NULL AND account_id IN (",
-        );
-        sql.bind_list(ids).push(") GROUP BY account_id");
-        let mut out = HashMap::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            out.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
-        }
-        Ok(out)
     }
 }
 
