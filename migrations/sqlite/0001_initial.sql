@@ -23,8 +23,6 @@ CREATE TABLE accounts (
     locked INTEGER NOT NULL DEFAULT 0,
     discoverable INTEGER NOT NULL DEFAULT 1,
     bot INTEGER NOT NULL DEFAULT 0,
-    public_key_pem TEXT NOT NULL,
-    private_key_pem TEXT,
     avatar_url TEXT,
     header_url TEXT,
     created_at BIGINT NOT NULL,
@@ -32,6 +30,14 @@ CREATE TABLE accounts (
 );
 CREATE UNIQUE INDEX accounts_username_domain ON accounts (lower(username), lower(coalesce(domain, '')));
 CREATE UNIQUE INDEX accounts_uri ON accounts (uri);
+
+-- Signing keys, apart from accounts: the private key is read only to sign,
+-- never with the account rows every timeline loads.
+CREATE TABLE account_keys (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    public_key_pem TEXT NOT NULL,
+    private_key_pem TEXT
+);
 
 -- Sign-in data of local accounts.
 CREATE TABLE users (

@@ -100,12 +100,15 @@ async fn seed_accounts(pool: &AnyPool, first_id: i64, count: i64, prefix: &str) 
     while i < count {
         let n = (count - i).min(1000);
         let values: Vec<String> = (i..i + n)
-            .map(|k| format!("({}, '{prefix}{k}', 'bench-key', 0, 0)", first_id + k))
+            .map(|k| format!("({}, '{prefix}{k}', 0, 0)", first_id + k))
             .collect();
-        exec(pool, format!(
-            "INSERT INTO accounts (id, username, public_key_pem, created_at, updated_at) VALUES {}",
-            values.join(",")
-        ))
+        exec(
+            pool,
+            format!(
+                "INSERT INTO accounts (id, username, created_at, updated_at) VALUES {}",
+                values.join(",")
+            ),
+        )
         .await;
         i += n;
     }

@@ -124,10 +124,17 @@ async fn actor_document_carries_key_and_endpoints(db: Db) {
         assert_eq!(actor["publicKey"]["id"], format!("{id}#main-key"));
         assert_eq!(actor["publicKey"]["owner"], id);
         let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap();
-        assert_eq!(pem, alice.account.public_key_pem);
+        let keys = node
+            .app
+            .store()
+            .account_keys(alice.account.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pem, keys.public_key_pem);
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
         // The published key is the public half of the stored private key.
-        let private = alice.account.private_key_pem.as_deref().unwrap();
+        let private = keys.private_key_pem.as_deref().unwrap();
         assert_eq!(
             starling_federation::keys::public_pem_of(private).unwrap(),
             pem

@@ -45,15 +45,20 @@ async fn actor(
     if !super::wants_activity_json(&headers) {
         return super::pages::profile(&app, &account).await;
     }
-    Ok(super::activity_json(&actor_document(&app, &account)))
+    Ok(super::activity_json(&actor_document(&app, &account).await?))
 }
 
 /// The ActivityPub actor document of a local account.
-pub fn actor_document(app: &App, account: &DbAccount) -> Actor {
+pub async fn actor_document(app: &App, account: &DbAccount) -> Result<Actor, ApiError> {
+    let keys = app
+        .store()
+        .account_keys(account.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no key for {}", account.username)))?;
     let urls = app.urls();
     let name = &account.username;
     let id = urls.actor(name);
-    Actor {
+    Ok(Actor {
         context: actor_context(),
         id: id.clone(),
         kind: if account.bot { "Service" } else { "Person" }.into(),
@@ -76,11 +81,11 @@ pub fn actor_document(app: &App, account: &DbAccount) -> Actor {
         public_key: PublicKey {
             id: urls.actor_key(name),
             owner: id,
-            public_key_pem: account.public_key_pem.clone(),
+            public_key_pem: keys.public_key_pem,
         },
         icon: account.avatar_url.clone().map(image),
         image: account.header_url.clone().map(image),
-    }
+    })
 }
 
 fn image(url: String) -> starling_protocol::activitystreams::Image {
@@ -130,7 +135,7 @@ async fn profile_page(
 ) -> Result<Response, ApiError> {
     let account = local_account(&app, &name).await?;
     if super::wants_activity_json(&headers) {
-        return Ok(super::activity_json(&actor_document(&app, &account)));
+        return Ok(super::activity_json(&actor_document(&app, &account).await?));
     }
     super::pages::profile(&app, &account).await
 }

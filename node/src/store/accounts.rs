@@ -24,10 +24,6 @@ pub struct DbAccount {
     pub discoverable: bool,
     /// Whether the account is automated.
     pub bot: bool,
-    /// SubjectPublicKeyInfo PEM of the account's signing key.
-    pub public_key_pem: String,
-    /// PKCS#8 PEM; only local accounts have one.
-    pub private_key_pem: Option<String>,
     /// Avatar image URL, when set.
     pub avatar_url: Option<String>,
     /// Header image URL, when set.
@@ -85,7 +81,7 @@ pub struct NewLocalUser {
 }
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
-     a.discoverable, a.bot, a.public_key_pem, a.private_key_pem, a.avatar_url, a.header_url, \
+     a.discoverable, a.bot, a.avatar_url, a.header_url, \
      a.created_at, a.fields, a.statuses_count, a.followers_count, a.following_count, \
      a.last_status_at";
 
@@ -99,8 +95,6 @@ fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
         locked: flag(row, "locked")?,
         discoverable: flag(row, "discoverable")?,
         bot: flag(row, "bot")?,
-        public_key_pem: row.try_get("public_key_pem")?,
-        private_key_pem: row.try_get("private_key_pem")?,
         avatar_url: row.try_get("avatar_url")?,
         header_url: row.try_get("header_url")?,
         created_at: row.try_get("created_at")?,
@@ -147,17 +141,22 @@ impl Store {
             return Err(StoreError::Conflict("email"));
         }
         sqlx::query(
-            "INSERT INTO accounts (id, username, public_key_pem, private_key_pem, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO accounts (id, username, created_at, updated_at) VALUES ($1, $2, $3, $3)",
         )
         .bind(new.account_id)
         .bind(&new.username)
-        .bind(&new.public_key_pem)
-        .bind(&new.private_key_pem)
         .bind(new.created_at)
         .execute(&mut *tx)
         .await
         .map_err(conflict_as("username"))?;
+        sqlx::query(
+            "INSERT INTO account_keys (account_id, public_key_pem, private_key_pem) VALUES ($1, $2, $3)",
+        )
+        .bind(new.account_id)
+        .bind(&new.public_key_pem)
+        .bind(&new.private_key_pem)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO users (id, account_id, email, password_hash, admin, created_at, \
              last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -325,5 +324,42 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+}
+
+/// An account's signing keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbKeys {
+    /// SubjectPublicKeyInfo PEM.
+    pub public_key_pem: String,
+    /// PKCS#8 PEM; only local accounts have one.
+    pub private_key_pem: Option<String>,
+}
+
+impl std::fmt::Debug for DbKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the private half.
+        f.debug_struct("DbKeys")
+            .field("public_key_pem", &self.public_key_pem)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The signing keys of an account.
+    pub async fn account_keys(&self, account_id: i64) -> Result<Option<DbKeys>, StoreError> {
+        let row = sqlx::query(
+            "SELECT public_key_pem, private_key_pem FROM account_keys WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(DbKeys {
+                public_key_pem: r.try_get(0)?,
+                private_key_pem: r.try_get(1)?,
+            })
+        })
+        .transpose()
     }
 }
