@@ -25,6 +25,9 @@ pub struct Config {
     /// Whether the client API enforces Mastodon's rate limits (off only for
     /// load tests).
     pub rate_limits: bool,
+    /// Authors with more local followers than this are not fanned out on
+    /// write; home timelines merge their posts in at read time.
+    pub fanout_threshold: i64,
 }
 
 /// A parsed `database_url`.
@@ -88,7 +91,12 @@ struct FileConfig {
     dev: Option<bool>,
     registrations_open: Option<bool>,
     rate_limits: Option<bool>,
+    fanout_threshold: Option<i64>,
 }
+
+/// Above this many local followers an author's posts are merged into home
+/// timelines at read time instead of written to every follower's feed.
+pub const DEFAULT_FANOUT_THRESHOLD: i64 = 200_000;
 
 /// The default database location: `./starling-data/starling.db`.
 pub const DEFAULT_SQLITE_PATH: &str = "starling-data/starling.db";
@@ -149,6 +157,15 @@ impl Config {
             Some(v) => parse_bool(&v).map_err(|m| ConfigError::new("STARLING_RATE_LIMITS", m))?,
             None => file.rate_limits.unwrap_or(true),
         };
+        let fanout_threshold = match env("STARLING_FANOUT_THRESHOLD").filter(|v| !v.is_empty()) {
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ConfigError::new(
+                    "STARLING_FANOUT_THRESHOLD",
+                    format!("{v:?} is not a follower count"),
+                )
+            })?,
+            None => file.fanout_threshold.unwrap_or(DEFAULT_FANOUT_THRESHOLD),
+        };
         Ok(Config {
             domain,
             bind,
@@ -156,6 +173,7 @@ impl Config {
             dev,
             registrations_open,
             rate_limits,
+            fanout_threshold,
         })
     }
 
@@ -271,6 +289,8 @@ mod tests {
             ("STARLING_DATABASE_URL", "mysql://x"),
             ("STARLING_DATABASE_URL", "sqlite://"),
             ("STARLING_DEV", "maybe"),
+            ("STARLING_FANOUT_THRESHOLD", "lots"),
+            ("STARLING_RATE_LIMITS", "sometimes"),
         ] {
             let err = load_env(&[(key, value)]).expect_err(value);
             assert_eq!(err.key, key, "{value}");

@@ -597,3 +597,115 @@ async fn home_feeds_keep_their_newest_entries(db: Db) {
     assert_eq!(oldest[0]["id"], "6", "the oldest five went");
     assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 0);
 }
+
+db_test!(big_accounts_are_merged_into_home_at_read_time);
+async fn big_accounts_are_merged_into_home_at_read_time(db: Db) {
+    // Threshold 1: an author with two followers is "big".
+    let node = TestNode::spawn_with(crate::support::TestDb::new(db).await, |c| {
+        c.fanout_threshold = 1
+    })
+    .await;
+    let (star, star_token) = node.user_with_token("star").await;
+    let (small, small_token) = node.user_with_token("small").await;
+    let (_, fan) = node.user_with_token("fan").await;
+    let (_, other_fan) = node.user_with_token("otherfan").await;
+    for who in [&fan, &other_fan] {
+        node.api_post(
+            &format!("/api/v1/accounts/{}/follow", star.account.id),
+            who,
+            json!({}),
+        )
+        .await;
+    }
+    node.api_post(
+        &format!("/api/v1/accounts/{}/follow", small.account.id),
+        &fan,
+        json!({}),
+    )
+    .await;
+
+    let (_, first) = node
+        .api_post(
+            "/api/v1/statuses",
+            &star_token,
+            json!({"status": "from the star"}),
+        )
+        .await;
+    let (_, second) = node
+        .api_post(
+            "/api/v1/statuses",
+            &small_token,
+            json!({"status": "from the small one"}),
+        )
+        .await;
+    let (_, private) = node
+        .api_post(
+            "/api/v1/statuses",
+            &star_token,
+            json!({"status": "fans only", "visibility": "private"}),
+        )
+        .await;
+    let (_, direct) = node
+        .api_post(
+            "/api/v1/statuses",
+            &star_token,
+            json!({"status": "@small psst", "visibility": "direct"}),
+        )
+        .await;
+    node.drain().await;
+    let feed_rows = |id: &Value| {
+        let id = id.as_str().unwrap().to_owned();
+        let store = node.app.store().clone();
+        async move {
+            let page = starling_node::store::sql::Page {
+                limit: 100,
+                ..Default::default()
+            };
+            let fan_id = store
+                .local_account_by_username("fan")
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            store
+                .home_timeline(fan_id, page)
+                .await
+                .unwrap()
+                .iter()
+                .any(|s| s.id.to_string() == id)
+        }
+    };
+    assert!(
+        !feed_rows(&first["id"]).await,
+        "the big account was not fanned out"
+    );
+    assert!(feed_rows(&second["id"]).await, "the small one was");
+
+    let (_, home) = node.api_get("/api/v1/timelines/home", &fan).await;
+    assert_eq!(
+        ids(&home),
+        vec![
+            private["id"].as_str().unwrap().to_owned(),
+            second["id"].as_str().unwrap().to_owned(),
+            first["id"].as_str().unwrap().to_owned()
+        ],
+        "merged at read time, newest first, no direct message"
+    );
+    assert!(!ids(&home).contains(&direct["id"].as_str().unwrap().to_owned()));
+    let (_, page) = node
+        .api_get(
+            &format!(
+                "/api/v1/timelines/home?limit=1&max_id={}",
+                private["id"].as_str().unwrap()
+            ),
+            &fan,
+        )
+        .await;
+    assert_eq!(ids(&page), vec![second["id"].as_str().unwrap().to_owned()]);
+    let (_, other) = node.api_get("/api/v1/timelines/home", &other_fan).await;
+    assert_eq!(
+        ids(&other).len(),
+        2,
+        "the other fan sees the star's public and private posts"
+    );
+}

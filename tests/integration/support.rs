@@ -185,19 +185,26 @@ impl TestNode {
 
     /// A node on an existing database (to test restarts).
     pub async fn spawn_on(db: Arc<TestDb>) -> TestNode {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// A node whose configuration `tweak` adjusts before it starts.
+    pub async fn spawn_with(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestNode {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let domain = format!("localhost:{}", addr.port());
-        let config = Config {
+        let mut config = Config {
             domain: domain.clone(),
             bind: addr,
             database: db.url.clone(),
             dev: true,
             registrations_open: false,
             rate_limits: true,
+            fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
         };
+        tweak(&mut config);
         let app = App::build(config).await.expect("node starts");
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app::serve(app.clone(), listener, async {

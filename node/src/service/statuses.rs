@@ -150,11 +150,17 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
         .unwrap_or_default();
     let direct = status.visibility == "direct";
     let extra: Vec<i64> = if direct { mentions.clone() } else { Vec::new() };
+    // Big accounts are merged in at read time (see `home_timeline` below).
+    let big = app
+        .store()
+        .account(status.account_id)
+        .await?
+        .is_some_and(|a| a.followers_count > app.config().fanout_threshold);
     app.store()
         .fan_out(
             status.id,
             status.account_id,
-            !direct,
+            !direct && !big,
             status.reblog_of_id.is_some(),
             &extra,
         )
@@ -424,4 +430,34 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
         .status(original.id)
         .await?
         .ok_or_else(status_not_found)
+}
+
+/// A home timeline page: the fanned-out feed, merged with recent posts of
+/// followed accounts too big to fan out (DESIGN.md "Home timelines").
+pub async fn home_timeline(
+    app: &App,
+    viewer: i64,
+    page: crate::store::sql::Page,
+) -> Result<Vec<DbStatus>, Internal> {
+    let mut rows = app.store().home_timeline(viewer, page).await?;
+    let big = app
+        .store()
+        .followed_big_accounts(viewer, app.config().fanout_threshold)
+        .await?;
+    if big.is_empty() {
+        return Ok(rows);
+    }
+    let merged = app.store().big_account_statuses(&big, page).await?;
+    rows.extend(merged);
+    rows.sort_by_key(|s| std::cmp::Reverse(s.id));
+    rows.dedup_by_key(|s| s.id);
+    if page.reverses() {
+        // min_id pages hold the oldest entries above the cursor.
+        rows.reverse();
+        rows.truncate(page.limit as usize);
+        rows.reverse();
+    } else {
+        rows.truncate(page.limit as usize);
+    }
+    Ok(rows)
 }

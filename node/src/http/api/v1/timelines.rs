@@ -50,7 +50,7 @@ async fn home(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:statuses")?;
-    let rows = app.store().home_timeline(me, p.page(20, 40)).await?;
+    let rows = crate::service::statuses::home_timeline(&app, me, p.page(20, 40)).await?;
     let rows = without_hidden_authors(&app, me, rows).await?;
     timeline(&app, Some(me), "home", "/api/v1/timelines/home", rows, None).await
 }
