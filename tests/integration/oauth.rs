@@ -238,6 +238,20 @@ async fn authorization_code_grant_through_the_sign_in_page(db: Db) {
     // A wrong password shows the form again, with no code.
     let response = sign_in(&node, &query, "alice", "nope").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Invalid email, username or password."),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"login\" value=\"alice\""),
+        "the login is kept: {html}"
+    );
+    assert!(
+        html.contains("Read everything in your account"),
+        "scopes in words: {html}"
+    );
 
     let response = sign_in(&node, &query, "alice@example.com", "password-of-alice").await;
     let (code, state) = code_from(&response);

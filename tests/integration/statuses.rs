@@ -465,3 +465,70 @@ async fn followers_only_and_direct_posts_stay_with_their_audience(db: Db) {
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
 }
+
+db_test!(followers_can_ask_to_hear_of_new_posts_and_boosters_of_edits);
+async fn followers_can_ask_to_hear_of_new_posts_and_boosters_of_edits(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (_, bob) = node.user_with_token("bob").await;
+    let (_, carol) = node.user_with_token("carol").await;
+    let alice_id = alice_user.account.id;
+    let (_, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{alice_id}/follow"),
+            &bob,
+            json!({"notify": true}),
+        )
+        .await;
+    assert_eq!(rel["notifying"], true);
+    node.api_post(
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        &carol,
+        json!({}),
+    )
+    .await;
+    let status = post(&node, &alice, json!({"status": "news!"})).await;
+    node.drain().await;
+    let (_, bob_notes) = node
+        .api_get("/api/v1/notifications?types[]=status", &bob)
+        .await;
+    assert_eq!(bob_notes.as_array().unwrap().len(), 1);
+    assert_eq!(bob_notes[0]["status"]["id"], status["id"]);
+    let (_, carol_notes) = node
+        .api_get("/api/v1/notifications?types[]=status", &carol)
+        .await;
+    assert!(
+        carol_notes.as_array().unwrap().is_empty(),
+        "only followers who asked"
+    );
+
+    node.api_post(
+        &format!("/api/v1/statuses/{}/reblog", id(&status)),
+        &carol,
+        json!({}),
+    )
+    .await;
+    let (code, _) = node
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{}", id(&status)),
+            Some(&alice),
+            Some(json!({"status": "news, corrected"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (_, updates) = node
+        .api_get("/api/v1/notifications?types[]=update", &carol)
+        .await;
+    assert_eq!(
+        updates.as_array().unwrap().len(),
+        1,
+        "boosters hear of edits"
+    );
+    assert!(
+        updates[0]["status"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("corrected")
+    );
+}

@@ -160,7 +160,9 @@ async fn authorize_submit(State(app): State<App>, Params(p): Params<AuthorizePar
             escape(&checked.client.name),
             escape(&code)
         );
-        return page("Authorization code", &body);
+        let mut response = page("Authorization code", &body);
+        no_store(&mut response);
+        return response;
     }
     redirect_with(&p.redirect_uri, &[("code", &code)], p.state.as_deref())
 }
@@ -217,7 +219,13 @@ fn sign_in_form(
         .scopes
         .as_slice()
         .iter()
-        .map(|s| format!("<li><code>{}</code></li>", escape(s)))
+        .map(|s| {
+            format!(
+                "<li>{} <small>(<code>{}</code>)</small></li>",
+                escape(describe_scope(s)),
+                escape(s)
+            )
+        })
         .collect::<String>();
     let error = error
         .map(|e| format!("<p role=\"alert\" style=\"color:#b00\">{}</p>", escape(e)))
@@ -227,15 +235,17 @@ fn sign_in_form(
          <p><strong>{name}</strong> would like to use your account with these permissions:</p>\
          <ul>{scopes}</ul>{error}\
          <form method=\"post\" action=\"/oauth/authorize\">{hidden}\
-         <p><label>Email or username<br><input name=\"login\" autocomplete=\"username\" required autofocus></label></p>\
+         <p><label>Email or username<br><input name=\"login\" value=\"{login}\" autocomplete=\"username\" required autofocus></label></p>\
          <p><label>Password<br><input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
          <p><button type=\"submit\" name=\"decision\" value=\"approve\">Authorize</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form>",
         domain = escape(&app.config().domain),
         name = escape(&checked.client.name),
+        login = escape(&p.login),
     );
     let mut response = page(&format!("Authorize {}", checked.client.name), &body);
     *response.status_mut() = status;
+    no_store(&mut response);
     // The form's submission ends in a redirect to the app's own URI, which a
     // `form-action 'self'` policy would block in some browsers.
     response.headers_mut().insert(
@@ -245,6 +255,29 @@ fn sign_in_form(
         ),
     );
     response
+}
+
+/// What a scope lets the app do, in words a person reads before approving.
+fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "read" => "Read everything in your account",
+        "write" => "Post, edit and change everything in your account",
+        "follow" => "Follow, unfollow, block and mute for you",
+        "push" => "Receive push notifications for you",
+        "profile" => "See your basic profile",
+        s if s.starts_with("read:") => "Read part of your account",
+        s if s.starts_with("write:") => "Change part of your account",
+        s if s.starts_with("admin:") => "Administer this server",
+        _ => "Other access",
+    }
+}
+
+/// Pages with codes or credentials must not be cached.
+fn no_store(response: &mut Response) {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {

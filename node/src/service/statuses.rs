@@ -169,6 +169,12 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
         for account in mentions.iter().filter(|a| **a != status.account_id) {
             notify_once(app, *account, status.account_id, "mention", Some(status.id)).await?;
         }
+        // Followers who asked to be told of new posts ("notify" on the follow).
+        if !direct && status.in_reply_to_id.is_none() {
+            for follower in app.store().notifying_followers(status.account_id).await? {
+                notify_once(app, follower, status.account_id, "status", Some(status.id)).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -251,6 +257,14 @@ pub async fn edit(
             sensitive,
         )
         .await?;
+    // Those who boosted it hear about the edit, as on Mastodon.
+    let page = crate::store::sql::Page {
+        limit: 10_000,
+        ..Default::default()
+    };
+    for (_, booster) in app.store().reblogging_accounts(status.id, page).await? {
+        notify_once(app, booster, account, "update", Some(status.id)).await?;
+    }
     app.store()
         .status(status.id)
         .await?

@@ -305,4 +305,17 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+
+    /// Local followers of `author` who follow with notifications on.
+    pub async fn notifying_followers(&self, author: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.notify = $2 AND a.domain IS NULL",
+        )
+        .bind(author)
+        .bind(true)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
 }
