@@ -25,14 +25,7 @@ pub async fn visible(
         return Ok(rows);
     }
     let store = app.store();
-    let originals = store
-        .statuses(
-            &rows
-                .iter()
-                .filter_map(|s| s.reblog_of_id)
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let originals = boosted(app, &rows).await?;
     let original_by_id: HashMap<i64, &DbStatus> = originals.iter().map(|s| (s.id, s)).collect();
     let mut all: Vec<&DbStatus> = rows.iter().collect();
     all.extend(originals.iter());
@@ -106,15 +99,7 @@ pub async fn without_hidden_authors(
     if hidden.is_empty() {
         return Ok(rows);
     }
-    let originals = app
-        .store()
-        .statuses(
-            &rows
-                .iter()
-                .filter_map(|s| s.reblog_of_id)
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let originals = boosted(app, &rows).await?;
     let original_author: HashMap<i64, i64> =
         originals.iter().map(|s| (s.id, s.account_id)).collect();
     Ok(rows
@@ -126,4 +111,10 @@ pub async fn without_hidden_authors(
                     .is_none_or(|a| !hidden.contains(a))
         })
         .collect())
+}
+
+/// The originals of the boosts among `rows`.
+async fn boosted(app: &App, rows: &[DbStatus]) -> Result<Vec<DbStatus>, Internal> {
+    let ids: Vec<i64> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
+    Ok(app.store().statuses(&ids).await?)
 }

@@ -148,15 +148,7 @@ impl Store {
         ));
         sql.bind(status_id);
         page.apply(&mut sql, "m.id");
-        let rows = sql.query().fetch_all(&self.read).await?;
-        let mut out: Vec<(i64, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        if page.reverses() {
-            out.reverse();
-        }
-        Ok(out)
+        self.fetch_pairs(sql, page).await
     }
 
     /// Accounts that boosted a status, paged by the boost's id.
@@ -170,15 +162,7 @@ impl Store {
         );
         sql.bind(status_id);
         page.apply(&mut sql, "s.id");
-        let rows = sql.query().fetch_all(&self.read).await?;
-        let mut out: Vec<(i64, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        if page.reverses() {
-            out.reverse();
-        }
-        Ok(out)
+        self.fetch_pairs(sql, page).await
     }
 
     /// Fans a status out to the home feeds of the author's local followers

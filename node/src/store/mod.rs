@@ -161,6 +161,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs a paged query whose rows are `(cursor, id)` pairs, newest first.
+    pub(crate) async fn fetch_pairs(
+        &self,
+        sql: sql::Sql,
+        page: sql::Page,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut out: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        if page.reverses() {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`] naming `what`.
 fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {

@@ -282,15 +282,7 @@ impl Store {
         ));
         sql.bind(account_id);
         page.apply(&mut sql, "r.id");
-        let rows = sql.query().fetch_all(&self.read).await?;
-        let mut out: Vec<(i64, i64)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        if page.reverses() {
-            out.reverse();
-        }
-        Ok(out)
+        self.fetch_pairs(sql, page).await
     }
 
     /// Ids `account_id` blocks, is blocked by, or mutes: hidden from its timelines.

@@ -5,8 +5,6 @@
 //! exactly like a list that does not exist.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
-use axum::http::header::LINK;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +13,7 @@ use serde_json::{Value, json};
 use starling_protocol::mastodon::List;
 
 use crate::app::App;
+use crate::http::api::{PageParams, paged};
 use crate::http::auth::Auth;
 use crate::http::error::ApiError;
 use crate::http::params::{Params, QueryParams, de};
@@ -22,7 +21,6 @@ use crate::service::filters;
 use crate::service::present::Presenter;
 use crate::store::lists::{AddMembers, DbList};
 use crate::store::now_ms;
-use crate::store::sql::Page;
 
 /// The routes of this module.
 pub fn routes() -> Router<App> {
@@ -162,55 +160,6 @@ async fn destroy(
     Ok(Json(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct PageParams {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    max_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    since_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    min_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    limit: Option<i64>,
-}
-
-impl PageParams {
-    fn page(&self, limit: i64) -> Page {
-        Page {
-            max_id: self.max_id,
-            since_id: self.since_id,
-            min_id: self.min_id,
-            limit,
-        }
-    }
-}
-
-/// Mastodon's `Link` header: `next` continues below the last item, `prev`
-/// above the first. None for an empty page.
-fn link_header(
-    app: &App,
-    path: &str,
-    limit: Option<i64>,
-    first: Option<i64>,
-    last: Option<i64>,
-) -> Option<HeaderValue> {
-    let (first, last) = (first?, last?);
-    let limit = limit.map(|l| format!("&limit={l}")).unwrap_or_default();
-    let url = app.urls().path(path);
-    HeaderValue::from_str(&format!(
-        "<{url}?max_id={last}{limit}>; rel=\"next\", <{url}?min_id={first}{limit}>; rel=\"prev\""
-    ))
-    .ok()
-}
-
-fn with_link(link: Option<HeaderValue>, body: impl IntoResponse) -> Response {
-    let mut response = body.into_response();
-    if let Some(link) = link {
-        response.headers_mut().insert(LINK, link);
-    }
-    response
-}
-
 async fn members(
     State(app): State<App>,
     auth: Auth,
@@ -221,25 +170,21 @@ async fn members(
     let list = owned(&app, owner, &raw).await?;
     // Mastodon: 40 by default, at most 80, and 0 for every member at once.
     let all = p.limit == Some(0);
-    let limit = if all {
-        i64::MAX
-    } else {
-        p.limit.unwrap_or(40).clamp(1, 80)
-    };
-    let ids = app.store().list_members(list.id, p.page(limit)).await?;
+    let mut page = p.page(40, 80);
+    if all {
+        page.limit = i64::MAX;
+    }
+    let ids = app.store().list_members(list.id, page).await?;
     let accounts = Presenter::new(&app, Some(owner)).account_list(&ids).await?;
-    let link = if all {
-        None
-    } else {
-        link_header(
-            &app,
-            &format!("/api/v1/lists/{}/accounts", list.id),
-            p.limit,
-            ids.first().copied(),
-            ids.last().copied(),
-        )
-    };
-    Ok(with_link(link, Json(accounts)))
+    if all {
+        return Ok(Json(accounts).into_response());
+    }
+    Ok(paged(
+        &app,
+        &format!("/api/v1/lists/{}/accounts", list.id),
+        &accounts,
+        &ids,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,18 +240,16 @@ async fn timeline(
 ) -> Result<Response, ApiError> {
     let owner = auth.account("read:lists")?;
     let list = owned(&app, owner, &raw).await?;
-    let page = p.page(p.limit.unwrap_or(20).clamp(1, 40));
-    let rows = app.store().list_timeline(&list, page).await?;
+    let rows = app.store().list_timeline(&list, p.page(20, 40)).await?;
     let mut statuses = Presenter::new(&app, Some(owner)).statuses(&rows).await?;
     // Lists are filtered as home is (Mastodon's `home` context covers both).
     filters::apply(&app, owner, "home", &mut statuses).await?;
     // Links follow the stored page, so hidden statuses do not stall paging.
-    let link = link_header(
+    let cursors: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    Ok(paged(
         &app,
         &format!("/api/v1/timelines/list/{}", list.id),
-        p.limit,
-        rows.first().map(|s| s.id),
-        rows.last().map(|s| s.id),
-    );
-    Ok(with_link(link, Json(statuses)))
+        &statuses,
+        &cursors,
+    ))
 }

@@ -8,13 +8,13 @@
 
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
 use starling_protocol::mastodon::{Announcement, CustomEmoji, Preferences, Tag, Visibility};
 
 use crate::app::App;
+use crate::http::api::PageParams;
 use crate::http::auth::Auth;
 use crate::http::error::ApiError;
-use crate::http::params::{QueryParams, de};
+use crate::http::params::QueryParams;
 
 /// The routes of this module.
 pub fn routes() -> Router<App> {
@@ -46,21 +46,6 @@ async fn trends() -> Json<Vec<Tag>> {
 async fn announcements(auth: Auth) -> Result<Json<Vec<Announcement>>, ApiError> {
     auth.account("read")?;
     Ok(Json(Vec::new()))
-}
-
-/// Mastodon's pagination parameters for `followed_tags`.
-#[derive(Debug, Deserialize)]
-// Validated now, read once tag follows are stored.
-#[allow(dead_code)]
-struct PageParams {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    max_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    since_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    min_id: Option<i64>,
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    limit: Option<i64>,
 }
 
 /// Hashtags the user follows. Following hashtags is not implemented, so the
