@@ -2,6 +2,7 @@
 //!
 //! - [`keys`]: RSA key pairs for actors, made and used with aws-lc-rs (never the
 //!   `rsa` crate, RUSTSEC-2023-0071), stored as PEM.
+//! - [`net`]: which addresses outbound requests may dial (the SSRF rule).
 //!
 //! HTTP signatures, inbox verification, delivery and the safe fetcher arrive
 //! with the federation work (issue 4). Architecture invariant: no sqlx, no axum
@@ -10,3 +11,4 @@
 #![deny(missing_docs)]
 
 pub mod keys;
+pub mod net;
