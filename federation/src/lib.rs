@@ -2,13 +2,15 @@
 //!
 //! - [`keys`]: RSA key pairs for actors, made and used with aws-lc-rs (never the
 //!   `rsa` crate, RUSTSEC-2023-0071), stored as PEM.
+//! - [`fetch`]: the safe fetcher, the one client for outbound requests.
 //! - [`net`]: which addresses outbound requests may dial (the SSRF rule).
 //!
-//! HTTP signatures, inbox verification, delivery and the safe fetcher arrive
-//! with the federation work (issue 4). Architecture invariant: no sqlx, no axum
+//! HTTP signatures, inbox verification and delivery arrive with the rest of
+//! the federation work (issue 4). Architecture invariant: no sqlx, no axum
 //! routing, no config files here; storage is reached through traits that
 //! `node` implements.
 #![deny(missing_docs)]
 
+pub mod fetch;
 pub mod keys;
 pub mod net;
