@@ -37,6 +37,8 @@ struct Inner {
     job_signal: tokio::sync::Notify,
     /// Client API rate-limit counters.
     rate_limiter: crate::http::rate_limit::RateLimiter,
+    /// The one outbound HTTP client (SSRF-safe).
+    fetcher: starling_federation::fetch::Fetcher,
 }
 
 impl App {
@@ -63,6 +65,17 @@ impl App {
             }
         };
         let urls = Urls::new(config.base_url());
+        let policy = if config.dev {
+            starling_federation::net::AddressPolicy::AllowLoopback
+        } else {
+            starling_federation::net::AddressPolicy::GlobalOnly
+        };
+        let user_agent = format!("Starling/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base());
+        let fetcher = starling_federation::fetch::Fetcher::new(
+            starling_federation::fetch::Limits::new(policy),
+            &user_agent,
+        )
+        .map_err(|e| Internal::Crypto(format!("cannot build the HTTP client: {e}")))?;
         Ok(App {
             inner: Arc::new(Inner {
                 config,
@@ -72,6 +85,7 @@ impl App {
                 instance_key,
                 job_signal: tokio::sync::Notify::new(),
                 rate_limiter: Default::default(),
+                fetcher,
             }),
         })
     }
@@ -104,6 +118,11 @@ impl App {
     /// Notified after this process enqueues a job.
     pub fn job_signal(&self) -> &tokio::sync::Notify {
         &self.inner.job_signal
+    }
+
+    /// The outbound HTTP client.
+    pub fn fetcher(&self) -> &starling_federation::fetch::Fetcher {
+        &self.inner.fetcher
     }
 
     /// The client API's rate-limit counters.

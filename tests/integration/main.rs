@@ -9,6 +9,7 @@ mod support;
 
 mod cli;
 mod discovery;
+mod inbox;
 mod instance_api;
 mod lists_filters;
 mod oauth;

@@ -9,6 +9,7 @@ pub mod actor;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod inbox;
 pub mod media;
 pub mod nodeinfo;
 pub mod oauth;
@@ -40,6 +41,7 @@ pub fn router(app: App) -> Router {
         .merge(nodeinfo::routes())
         .merge(users::routes())
         .merge(actor::routes())
+        .merge(inbox::routes())
         .merge(oauth::routes())
         .merge(media::routes())
         .merge(

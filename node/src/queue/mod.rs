@@ -2,7 +2,8 @@
 //! delete it on success or reschedule it with backoff on failure. Jobs are
 //! at-least-once; handlers are idempotent.
 //!
-//! Kinds: `fanout` (a new status to local home feeds).
+//! Kinds: `fanout` (a new status to local home feeds), `inbox` (a verified
+//! incoming activity; recorded, applying it comes with issue 4).
 
 use std::time::Duration;
 
@@ -34,6 +35,15 @@ async fn run(app: &App, job: &DbJob) -> Result<(), Internal> {
             let args: FanoutJob = serde_json::from_str(&job.payload)
                 .map_err(|e| Internal::Job(format!("bad fanout payload: {e}")))?;
             crate::service::statuses::fan_out(app, args.status_id).await
+        }
+        // Verified and recorded activities; applying them (follows, posts,
+        // likes…) is the next step of issue 4. They stay in `inbox_activities`.
+        "inbox" => {
+            tracing::debug!(
+                id = job.id,
+                "inbox activity recorded; processing not implemented yet"
+            );
+            Ok(())
         }
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");

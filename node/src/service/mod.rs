@@ -40,3 +40,4 @@ impl From<StoreError> for ServiceError {
 pub fn status_not_found() -> ServiceError {
     ServiceError::NotFound("Record not found".into())
 }
+pub mod remote;

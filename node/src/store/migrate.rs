@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_client_api.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_client_api.sql"),
     },
+    Migration {
+        version: 3,
+        name: "inbox",
+        sqlite: include_str!("../../../migrations/sqlite/0003_inbox.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_inbox.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.

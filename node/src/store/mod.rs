@@ -23,6 +23,7 @@ pub mod lists;
 pub mod markers;
 pub mod migrate;
 pub mod oauth;
+pub mod remote;
 pub mod social;
 pub mod sql;
 pub mod statuses;

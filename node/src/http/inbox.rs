@@ -1,0 +1,162 @@
+//! `POST /inbox` (shared) and `POST /users/:name/inbox`: verify, record once,
+//! enqueue, answer 202 (SECURITY.md "Inbox").
+//!
+//! Order matters: the body cap applies before buffering; the cheap checks
+//! (Host, coverage, Date window, Digest = body) run before any key fetch; a
+//! request that fails anything gets 401 (400 for a malformed body) and leaves
+//! no trace. Only then is the activity id recorded (the dedupe) together with
+//! its `inbox` job, in one transaction.
+
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::Value;
+use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy};
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::service::remote::key_for;
+
+/// The largest activity accepted.
+pub const INBOX_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The routes of this module.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/inbox", post(shared_inbox))
+        .route("/users/{name}/inbox", post(user_inbox))
+        .layer(DefaultBodyLimit::max(INBOX_BODY_LIMIT))
+}
+
+async fn shared_inbox(
+    State(app): State<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(&app, &uri, &headers, &body).await
+}
+
+async fn user_inbox(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match app.store().local_account_by_username(&name).await {
+        Ok(Some(_)) => receive(&app, &uri, &headers, &body).await,
+        Ok(None) => ApiError::NotFound(format!("no user {name} here")).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn unauthorized(reason: impl std::fmt::Display) -> Response {
+    tracing::info!(%reason, "inbox refused a request");
+    ApiError::Unauthorized(format!("Request not signed or not verifiable: {reason}"))
+        .into_response()
+}
+
+/// The host part of a URL, with its port.
+fn authority(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    })
+}
+
+async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
+    let header_list: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let request = HttpRequest {
+        method: "POST",
+        scheme: app.config().scheme(),
+        path_and_query: path,
+        headers: &header_list,
+    };
+    let parsed = match ParsedSignature::parse(&request) {
+        Ok(p) => p,
+        Err(e) => return unauthorized(e),
+    };
+    let checked = match parsed.check(
+        request,
+        body,
+        &Policy::new(app.config().domain.clone()),
+        SystemTime::now(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return unauthorized(e),
+    };
+    let key_id = checked.key_id().to_owned();
+    // The key we have, or a fresh fetch; if it does not verify, refetch once
+    // (rotation), at most once a minute per key.
+    let mut key = match key_for(app, &key_id, false).await {
+        Ok(k) => k,
+        Err(e) => return unauthorized(e),
+    };
+    if checked.clone().verify(&key.public_key_pem).is_err() {
+        key = match key_for(app, &key_id, true).await {
+            Ok(k) => k,
+            Err(e) => return unauthorized(e),
+        };
+        if let Err(e) = checked.verify(&key.public_key_pem) {
+            return unauthorized(e);
+        }
+    }
+
+    let activity: Value = match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return ApiError::BadRequest("the body is not a JSON object".into()).into_response(),
+    };
+    let actor = match &activity["actor"] {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    };
+    if actor != key.owner_uri {
+        return unauthorized("the signing key's owner is not the activity's actor");
+    }
+    let Some(activity_id) = activity["id"].as_str().filter(|id| !id.is_empty()) else {
+        return ApiError::BadRequest("the activity has no id".into()).into_response();
+    };
+    // Checked before the id is recorded, so nobody can reserve another
+    // server's ids (Fedify GHSA-4qhx-hhwf-8685).
+    if authority(activity_id).is_none() || authority(activity_id) != authority(&actor) {
+        return unauthorized("the activity id is not on the actor's server");
+    }
+    let body_text = String::from_utf8_lossy(body);
+    match app
+        .store()
+        .record_inbox_activity(
+            app.ids().next(),
+            app.ids().next(),
+            activity_id,
+            &actor,
+            &body_text,
+        )
+        .await
+    {
+        Ok(fresh) => {
+            if fresh {
+                app.jobs_enqueued();
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        // A database error must be a 5xx so the sender retries.
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,135 @@
+//! Remote actors' keys, fetched through the safe fetcher when a signature
+//! names one we do not know (or one that no longer verifies: key rotation).
+
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::Internal;
+use crate::store::now_ms;
+use crate::store::remote::{KnownKey, RemoteActor};
+
+/// A stored key is refetched at most this often, so a flood of badly signed
+/// requests cannot turn into a flood of fetches.
+const REFETCH_AFTER_MS: i64 = 60_000;
+
+/// Why a key could not be had; the inbox answers 401 to all of them.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Fetching the key or its actor failed.
+    #[error(transparent)]
+    Fetch(#[from] starling_federation::fetch::FetchError),
+    /// The documents do not tie the key to its actor.
+    #[error("{key_id}: {reason}")]
+    Invalid {
+        /// The key id.
+        key_id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Our fault.
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+/// The key `key_id` names: stored, or fetched and stored. With `refresh`,
+/// refetch a stored key unless it was fetched within the last minute.
+pub async fn key_for(app: &App, key_id: &str, refresh: bool) -> Result<KnownKey, KeyError> {
+    let known = app
+        .store()
+        .key_by_id(key_id)
+        .await
+        .map_err(Internal::from)?;
+    if let Some(known) = known
+        && (!refresh || now_ms() - known.fetched_at < REFETCH_AFTER_MS)
+    {
+        return Ok(known);
+    }
+    let actor = fetch_actor_for_key(app, key_id).await?;
+    app.store()
+        .upsert_remote_actor(app.ids().next(), &actor)
+        .await
+        .map_err(Internal::from)?;
+    Ok(KnownKey {
+        owner_uri: actor.uri,
+        public_key_pem: actor.public_key_pem,
+        fetched_at: now_ms(),
+    })
+}
+
+fn invalid(key_id: &str, reason: &'static str) -> KeyError {
+    KeyError::Invalid {
+        key_id: key_id.to_owned(),
+        reason,
+    }
+}
+
+/// Fetches the actor owning `key_id` and checks that it lists that key.
+async fn fetch_actor_for_key(app: &App, key_id: &str) -> Result<RemoteActor, KeyError> {
+    let without_fragment = key_id.split('#').next().unwrap_or(key_id);
+    let mut doc = app.fetcher().fetch_object(without_fragment).await?;
+    // Some servers give keys their own documents: follow `owner` to the actor.
+    if doc.get("publicKeyPem").is_some() {
+        let owner = doc
+            .get("owner")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid(key_id, "key without owner"))?;
+        doc = app.fetcher().fetch_object(owner).await?;
+    }
+    let uri = doc["id"]
+        .as_str()
+        .ok_or_else(|| invalid(key_id, "actor without id"))?
+        .to_owned();
+    let keys: Vec<&Value> = match &doc["publicKey"] {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![&doc["publicKey"]],
+        _ => Vec::new(),
+    };
+    let key = keys
+        .into_iter()
+        .find(|k| k["id"].as_str() == Some(key_id))
+        .ok_or_else(|| invalid(key_id, "the actor does not list this key"))?;
+    if key["owner"].as_str() != Some(uri.as_str()) {
+        return Err(invalid(key_id, "the key's owner is not the actor"));
+    }
+    let pem = key["publicKeyPem"]
+        .as_str()
+        .ok_or_else(|| invalid(key_id, "key without publicKeyPem"))?;
+    let parsed = url::Url::parse(&uri).map_err(|_| invalid(key_id, "actor id is not a URL"))?;
+    let domain = match (parsed.host_str(), parsed.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => return Err(invalid(key_id, "actor id has no host")),
+    };
+    let text = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let inbox = text("inbox");
+    if inbox.is_empty() {
+        return Err(invalid(key_id, "actor without inbox"));
+    }
+    let username = text("preferredUsername");
+    if username.is_empty() {
+        return Err(invalid(key_id, "actor without preferredUsername"));
+    }
+    Ok(RemoteActor {
+        uri,
+        username,
+        domain,
+        display_name: text("name"),
+        note: text("summary"),
+        inbox_url: inbox,
+        shared_inbox_url: doc["endpoints"]["sharedInbox"].as_str().map(str::to_owned),
+        url: doc.get("url").and_then(Value::as_str).map(str::to_owned),
+        actor_type: doc
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("Person")
+            .to_owned(),
+        locked: doc["manuallyApprovesFollowers"].as_bool().unwrap_or(false),
+        key_id: key_id.to_owned(),
+        public_key_pem: pem.to_owned(),
+    })
+}

@@ -1,0 +1,189 @@
+//! Remote actors (as far as inbox verification needs them) and verified
+//! inbound activities.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, now_ms};
+
+/// A remote actor as fetched from its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteActor {
+    /// The actor's id (its URL).
+    pub uri: String,
+    /// `preferredUsername`.
+    pub username: String,
+    /// The actor's host (with port, if any).
+    pub domain: String,
+    /// Display name.
+    pub display_name: String,
+    /// Bio HTML (sanitised later, before display).
+    pub note: String,
+    /// Personal inbox.
+    pub inbox_url: String,
+    /// Shared inbox, if advertised.
+    pub shared_inbox_url: Option<String>,
+    /// Profile page.
+    pub url: Option<String>,
+    /// `Person`, `Service`, …
+    pub actor_type: String,
+    /// `manuallyApprovesFollowers`.
+    pub locked: bool,
+    /// The signing key's id.
+    pub key_id: String,
+    /// The signing key, SPKI PEM.
+    pub public_key_pem: String,
+}
+
+/// A key found by its id, with its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownKey {
+    /// The owning account's actor URI.
+    pub owner_uri: String,
+    /// SPKI PEM.
+    pub public_key_pem: String,
+    /// When it was fetched, ms.
+    pub fetched_at: i64,
+}
+
+impl Store {
+    /// The stored remote key with this id.
+    pub async fn key_by_id(&self, key_id: &str) -> Result<Option<KnownKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.uri, k.public_key_pem, coalesce(k.fetched_at, 0) FROM account_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.key_id = $1 AND a.uri IS NOT NULL",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(KnownKey {
+                owner_uri: r.try_get(0)?,
+                public_key_pem: r.try_get(1)?,
+                fetched_at: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Inserts or refreshes a remote actor and its key. Returns the account id.
+    pub async fn upsert_remote_actor(
+        &self,
+        new_id: i64,
+        actor: &RemoteActor,
+    ) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let existing = sqlx::query("SELECT id FROM accounts WHERE uri = $1")
+            .bind(&actor.uri)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = match existing {
+            Some(row) => {
+                let id: i64 = row.try_get(0)?;
+                sqlx::query(
+                    "UPDATE accounts SET username = $1, display_name = $2, note = $3, inbox_url = $4, \
+                     shared_inbox_url = $5, url = $6, actor_type = $7, locked = $8, updated_at = $9 \
+                     WHERE id = $10",
+                )
+                .bind(&actor.username)
+                .bind(&actor.display_name)
+                .bind(&actor.note)
+                .bind(&actor.inbox_url)
+                .bind(&actor.shared_inbox_url)
+                .bind(&actor.url)
+                .bind(&actor.actor_type)
+                .bind(actor.locked)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO accounts (id, username, domain, uri, display_name, note, inbox_url, \
+                     shared_inbox_url, url, actor_type, locked, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                )
+                .bind(new_id)
+                .bind(&actor.username)
+                .bind(&actor.domain)
+                .bind(&actor.uri)
+                .bind(&actor.display_name)
+                .bind(&actor.note)
+                .bind(&actor.inbox_url)
+                .bind(&actor.shared_inbox_url)
+                .bind(&actor.url)
+                .bind(&actor.actor_type)
+                .bind(actor.locked)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(super::conflict_as("remote account"))?;
+                new_id
+            }
+        };
+        sqlx::query("DELETE FROM account_keys WHERE account_id = $1 OR key_id = $2")
+            .bind(id)
+            .bind(&actor.key_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO account_keys (account_id, public_key_pem, key_id, fetched_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&actor.public_key_pem)
+        .bind(&actor.key_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records a verified activity and enqueues its processing, atomically.
+    /// Returns false when the activity id was already recorded (a replay).
+    pub async fn record_inbox_activity(
+        &self,
+        row_id: i64,
+        job_id: i64,
+        activity_id: &str,
+        actor_uri: &str,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(row_id)
+        .bind(activity_id)
+        .bind(actor_uri)
+        .bind(body)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if inserted {
+            super::jobs::enqueue_in(
+                &mut tx,
+                job_id,
+                "inbox",
+                &serde_json::json!({ "inbox_activity": row_id }).to_string(),
+                now_ms(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// How many verified activities are stored.
+    pub async fn count_inbox_activities(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT count(*) FROM inbox_activities")
+            .fetch_one(&self.write)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}

@@ -1,0 +1,290 @@
+//! The inbox as a hostile network sees it: only correctly signed activities
+//! from their own actors are recorded, once; everything else gets 401 and
+//! leaves no trace. Two real nodes on loopback: alice on `a` signs, `b`
+//! receives and fetches alice's key from `a` over HTTP.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use starling_federation::keys::parse_private_pem;
+use starling_federation::signatures::{
+    HttpRequest, content_digest_header, http_date, sha256_digest_header, sign_request,
+    sign_request_rfc9421,
+};
+use starling_node::store::accounts::DbUser;
+
+use crate::db_test;
+use crate::support::{Db, TestNode};
+
+/// How to build one request.
+struct Send<'a> {
+    from: &'a TestNode,
+    user: &'a DbUser,
+    /// Where the request really goes.
+    to: &'a TestNode,
+    path: &'a str,
+    /// The body that is signed.
+    body: String,
+    /// The body actually sent (defaults to `body`).
+    sent_body: Option<String>,
+    /// Host named in the signature (defaults to `to`'s).
+    signed_host: Option<String>,
+    date: SystemTime,
+    signed: bool,
+}
+
+impl<'a> Send<'a> {
+    fn new(from: &'a TestNode, user: &'a DbUser, to: &'a TestNode, body: String) -> Self {
+        Send {
+            from,
+            user,
+            to,
+            path: "/inbox",
+            body,
+            sent_body: None,
+            signed_host: None,
+            date: SystemTime::now(),
+            signed: true,
+        }
+    }
+
+    async fn go(self) -> StatusCode {
+        let keys = self
+            .from
+            .app
+            .store()
+            .account_keys(self.user.account.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
+        let host = self
+            .signed_host
+            .clone()
+            .unwrap_or_else(|| self.to.domain.clone());
+        let headers = vec![
+            ("host".to_owned(), host),
+            ("date".to_owned(), http_date(self.date)),
+            (
+                "digest".to_owned(),
+                sha256_digest_header(self.body.as_bytes()),
+            ),
+            (
+                "content-type".to_owned(),
+                "application/activity+json".to_owned(),
+            ),
+        ];
+        let key_id = format!(
+            "{}/users/{}#main-key",
+            self.from.base, self.user.account.username
+        );
+        let mut request = self
+            .to
+            .http
+            .post(format!("{}{}", self.to.base, self.path))
+            .header("date", &headers[1].1)
+            .header("digest", &headers[2].1)
+            .header("content-type", &headers[3].1)
+            .body(self.sent_body.unwrap_or(self.body.clone()));
+        if self.signed {
+            let signature = sign_request("POST", self.path, &headers, &key_id, &pair).unwrap();
+            request = request.header("signature", signature);
+        }
+        request.send().await.unwrap().status()
+    }
+}
+
+fn create_note(from: &TestNode, user: &str, n: u32) -> String {
+    let actor = format!("{}/users/{user}", from.base);
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/statuses/{n}/activity"),
+        "type": "Create",
+        "actor": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{actor}/statuses/{n}"), "type": "Note", "attributedTo": actor, "content": "<p>hi</p>"}
+    })
+    .to_string()
+}
+
+async fn stored(node: &TestNode) -> i64 {
+    node.app.store().count_inbox_activities().await.unwrap()
+}
+
+db_test!(signed_activities_are_recorded_once);
+async fn signed_activities_are_recorded_once(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    b.create_user("bob").await;
+
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 1))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(stored(&b).await, 1);
+    // A replay is accepted and has no second effect.
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 1))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(stored(&b).await, 1);
+    // Personal inboxes too; unknown users' inboxes do not exist.
+    let mut to_bob = Send::new(&a, &alice, &b, create_note(&a, "alice", 2));
+    to_bob.path = "/users/bob/inbox";
+    assert_eq!(to_bob.go().await, StatusCode::ACCEPTED);
+    let mut to_nobody = Send::new(&a, &alice, &b, create_note(&a, "alice", 3));
+    to_nobody.path = "/users/nobody/inbox";
+    assert_eq!(to_nobody.go().await, StatusCode::NOT_FOUND);
+    assert_eq!(stored(&b).await, 2);
+    // The sender is now a known remote account on b.
+    let (status, found) = b
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/v1/accounts/lookup?acct=alice@{}", a.domain),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["acct"], format!("alice@{}", a.domain));
+
+    // RFC 9421 signatures (Fedify's first choice) verify too.
+    let body = create_note(&a, "alice", 4);
+    let keys = a
+        .app
+        .store()
+        .account_keys(alice.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
+    let headers = vec![
+        ("host".to_owned(), b.domain.clone()),
+        ("date".to_owned(), http_date(SystemTime::now())),
+        (
+            "content-digest".to_owned(),
+            content_digest_header(body.as_bytes()),
+        ),
+        (
+            "content-type".to_owned(),
+            "application/activity+json".to_owned(),
+        ),
+    ];
+    let request = HttpRequest {
+        method: "POST",
+        scheme: "http",
+        path_and_query: "/inbox",
+        headers: &headers,
+    };
+    let sig = sign_request_rfc9421(
+        &request,
+        &format!("{}/users/alice#main-key", a.base),
+        &pair,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let response = b
+        .http
+        .post(format!("{}/inbox", b.base))
+        .header("date", &headers[1].1)
+        .header("content-digest", &headers[2].1)
+        .header("content-type", &headers[3].1)
+        .header("signature-input", sig.signature_input)
+        .header("signature", sig.signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(stored(&b).await, 3);
+}
+
+db_test!(forged_or_tampered_activities_leave_no_trace);
+async fn forged_or_tampered_activities_leave_no_trace(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let mallory = a.create_user("mallory").await;
+
+    let mut unsigned = Send::new(&a, &alice, &b, create_note(&a, "alice", 1));
+    unsigned.signed = false;
+    assert_eq!(unsigned.go().await, StatusCode::UNAUTHORIZED);
+
+    let mut tampered = Send::new(&a, &alice, &b, create_note(&a, "alice", 1));
+    tampered.sent_body = Some(tampered.body.replace("<p>hi</p>", "<p>hI</p>"));
+    assert_eq!(
+        tampered.go().await,
+        StatusCode::UNAUTHORIZED,
+        "one body byte changed"
+    );
+
+    let mut replayed = Send::new(&a, &alice, &b, create_note(&a, "alice", 1));
+    replayed.signed_host = Some("elsewhere.example".into());
+    assert_eq!(
+        replayed.go().await,
+        StatusCode::UNAUTHORIZED,
+        "signed for another host"
+    );
+
+    for age in [Duration::from_secs(2 * 3600), Duration::from_secs(0)] {
+        let mut stale = Send::new(&a, &alice, &b, create_note(&a, "alice", 1));
+        stale.date = if age.is_zero() {
+            SystemTime::now() + Duration::from_secs(3 * 3600)
+        } else {
+            SystemTime::now() - age
+        };
+        assert_eq!(
+            stale.go().await,
+            StatusCode::UNAUTHORIZED,
+            "date out of window"
+        );
+    }
+
+    // Mallory signs an activity that claims alice as its actor.
+    assert_eq!(
+        Send::new(&a, &mallory, &b, create_note(&a, "alice", 1))
+            .go()
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Alice's activity whose id lives on another server.
+    let mut body: Value = serde_json::from_str(&create_note(&a, "alice", 1)).unwrap();
+    body["id"] = json!("https://victim.example/activities/1");
+    assert_eq!(
+        Send::new(&a, &alice, &b, body.to_string()).go().await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A key nobody can fetch.
+    let response = b
+        .http
+        .post(format!("{}/inbox", b.base))
+        .header("date", http_date(SystemTime::now()))
+        .header("digest", sha256_digest_header(b"{}"))
+        .header("signature", "keyId=\"http://10.0.0.1/actor#main-key\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"AAAA\"")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    assert_eq!(stored(&b).await, 0, "nothing was recorded");
+
+    // Bodies over 1 MiB are refused before they are read whole.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let response = b
+        .http
+        .post(format!("{}/inbox", b.base))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
