@@ -94,6 +94,15 @@ pub enum FetchError {
     },
 }
 
+/// What a receiving server answered to a POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posted {
+    /// The status code.
+    pub status: u16,
+    /// `Retry-After` in seconds, when given as a number.
+    pub retry_after: Option<u64>,
+}
+
 /// A successful fetch.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -282,6 +291,49 @@ impl Fetcher {
         }
         Err(FetchError::Redirects {
             url: current.to_string(),
+        })
+    }
+
+    /// POSTs `body` with exactly these headers (a signed delivery), following
+    /// no redirects. The answer's body is read up to the cap and dropped.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<Posted, FetchError> {
+        let target = url::Url::parse(url).map_err(|_| FetchError::Scheme {
+            url: url.to_owned(),
+        })?;
+        self.check_url(&target)?;
+        let mut request = self.client.post(target);
+        for (name, value) in headers {
+            // reqwest sets Host from the URL, which is what was signed.
+            if !name.eq_ignore_ascii_case("host") {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        let mut response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| transport(url, e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let mut read = 0usize;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            read += chunk.len();
+            if read > self.limits.max_bytes {
+                break;
+            }
+        }
+        Ok(Posted {
+            status,
+            retry_after,
         })
     }
 

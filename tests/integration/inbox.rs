@@ -288,3 +288,56 @@ async fn forged_or_tampered_activities_leave_no_trace(db: Db) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+db_test!(a_remote_follow_is_applied_and_accepted);
+async fn a_remote_follow_is_applied_and_accepted(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let (bob, bob_token) = b.user_with_token("bob").await;
+    let alice_uri = format!("{}/users/alice", a.base);
+    let follow = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{alice_uri}#follows/1"),
+        "type": "Follow",
+        "actor": alice_uri,
+        "object": format!("{}/users/bob", b.base),
+    });
+    let mut send = Send::new(&a, &alice, &b, follow.to_string());
+    send.path = "/users/bob/inbox";
+    assert_eq!(send.go().await, StatusCode::ACCEPTED);
+    b.drain().await;
+
+    // Bob has a remote follower, and was told.
+    let (_, me) = b
+        .api_get("/api/v1/accounts/verify_credentials", &bob_token)
+        .await;
+    assert_eq!(me["followers_count"], 1);
+    let (_, notes) = b.api_get("/api/v1/notifications", &bob_token).await;
+    assert_eq!(notes[0]["type"], "follow");
+    assert_eq!(notes[0]["account"]["acct"], format!("alice@{}", a.domain));
+    // Alice's server received bob's signed Accept (it verified bob's key from b).
+    assert_eq!(
+        a.app.store().inbox_activity_types().await.unwrap(),
+        vec!["Accept".to_owned()]
+    );
+
+    // Undo(Follow) by alice ends it; an Undo by someone else would not.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{alice_uri}#follows/1/undo"),
+        "type": "Undo",
+        "actor": alice_uri,
+        "object": follow,
+    });
+    assert_eq!(
+        Send::new(&a, &alice, &b, undo.to_string()).go().await,
+        StatusCode::ACCEPTED
+    );
+    b.drain().await;
+    let (_, me) = b
+        .api_get("/api/v1/accounts/verify_credentials", &bob_token)
+        .await;
+    assert_eq!(me["followers_count"], 0);
+    let _ = bob;
+}

@@ -2,8 +2,8 @@
 //! delete it on success or reschedule it with backoff on failure. Jobs are
 //! at-least-once; handlers are idempotent.
 //!
-//! Kinds: `fanout` (a new status to local home feeds), `inbox` (a verified
-//! incoming activity; recorded, applying it comes with issue 4).
+//! Kinds: `fanout` (a new status to local home feeds), `inbox` (apply a
+//! verified incoming activity), `deliver` (sign and POST one activity).
 
 use std::time::Duration;
 
@@ -24,6 +24,11 @@ const TRIM_EVERY: Duration = Duration::from_secs(10 * 60);
 pub const MAX_ATTEMPTS: i64 = 16;
 
 #[derive(Debug, Deserialize)]
+struct InboxJob {
+    inbox_activity: i64,
+}
+
+#[derive(Debug, Deserialize)]
 struct FanoutJob {
     status_id: i64,
 }
@@ -36,15 +41,12 @@ async fn run(app: &App, job: &DbJob) -> Result<(), Internal> {
                 .map_err(|e| Internal::Job(format!("bad fanout payload: {e}")))?;
             crate::service::statuses::fan_out(app, args.status_id).await
         }
-        // Verified and recorded activities; applying them (follows, posts,
-        // likes…) is the next step of issue 4. They stay in `inbox_activities`.
         "inbox" => {
-            tracing::debug!(
-                id = job.id,
-                "inbox activity recorded; processing not implemented yet"
-            );
-            Ok(())
+            let args: InboxJob = serde_json::from_str(&job.payload)
+                .map_err(|e| Internal::Job(format!("bad inbox payload: {e}")))?;
+            crate::service::inbound::run(app, args.inbox_activity).await
         }
+        "deliver" => crate::service::deliver::run(app, &job.payload).await,
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
             Ok(())

@@ -40,4 +40,6 @@ impl From<StoreError> for ServiceError {
 pub fn status_not_found() -> ServiceError {
     ServiceError::NotFound("Record not found".into())
 }
+pub mod deliver;
+pub mod inbound;
 pub mod remote;

@@ -187,3 +187,59 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 }
+
+/// A remote account's delivery addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inboxes {
+    /// Account id.
+    pub account_id: i64,
+    /// Personal inbox.
+    pub inbox_url: String,
+    /// Shared inbox, if any.
+    pub shared_inbox_url: Option<String>,
+}
+
+impl Store {
+    /// The account with this actor URI (remote accounts have one).
+    pub async fn remote_inboxes_by_uri(&self, uri: &str) -> Result<Option<Inboxes>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, inbox_url, shared_inbox_url FROM accounts WHERE uri = $1")
+                .bind(uri)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| {
+            Ok(Inboxes {
+                account_id: r.try_get(0)?,
+                inbox_url: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                shared_inbox_url: r.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A stored inbound activity's JSON.
+    pub async fn inbox_activity(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT body FROM inbox_activities WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// The types of stored inbound activities, oldest first (for tests and
+    /// diagnostics).
+    pub async fn inbox_activity_types(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT body FROM inbox_activities ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.try_get(0)?;
+                Ok(serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["type"].as_str().map(str::to_owned))
+                    .unwrap_or_default())
+            })
+            .collect()
+    }
+}
