@@ -9,6 +9,7 @@ mod support;
 
 mod cli;
 mod discovery;
+mod federation;
 mod inbox;
 mod instance_api;
 mod lists_filters;

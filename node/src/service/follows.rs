@@ -1,9 +1,22 @@
 //! Following (with requests for locked accounts), blocking and muting.
 
+use serde_json::json;
+use starling_protocol::activitystreams::AS_CONTEXT;
+
 use super::ServiceError;
 use super::statuses::notify_once;
 use crate::app::App;
 use crate::store::social::Relation;
+
+/// A local account's actor URL.
+async fn local_actor(app: &App, account: i64) -> Result<String, ServiceError> {
+    let a = app
+        .store()
+        .account(account)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("Record not found".into()))?;
+    Ok(app.urls().actor(&a.username))
+}
 
 fn not_allowed() -> ServiceError {
     ServiceError::Forbidden("This action is not allowed".into())
@@ -41,6 +54,24 @@ pub async fn follow(
             .await?;
         return Ok(());
     }
+    if target_account.domain.is_some() {
+        // Remote: a request until their server Accepts.
+        if let Some((uri, inboxes)) = app.store().remote_inboxes(target).await? {
+            app.store()
+                .relate(Relation::FollowRequest, app.ids().next(), account, target)
+                .await?;
+            let me = local_actor(app, account).await?;
+            let follow = json!({
+                "@context": AS_CONTEXT,
+                "id": format!("{me}#follows/{target}"),
+                "type": "Follow",
+                "actor": me,
+                "object": uri,
+            });
+            crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &follow).await?;
+        }
+        return Ok(());
+    }
     if target_account.locked {
         if app
             .store()
@@ -74,6 +105,17 @@ pub async fn follow(
 /// Stops following (or withdraws the request) and drops the target's posts
 /// from the home feed.
 pub async fn unfollow(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
+    if let Some((uri, inboxes)) = app.store().remote_inboxes(target).await? {
+        let me = local_actor(app, account).await?;
+        let undo = json!({
+            "@context": AS_CONTEXT,
+            "id": format!("{me}#follows/{target}/undo/{}", app.ids().next()),
+            "type": "Undo",
+            "actor": me,
+            "object": { "id": format!("{me}#follows/{target}"), "type": "Follow", "actor": me, "object": uri },
+        });
+        crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &undo).await?;
+    }
     app.store()
         .unrelate(Relation::Follow, account, target)
         .await?;

@@ -23,6 +23,8 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
     let actor = id_of(&activity["actor"]);
     match activity["type"].as_str() {
         Some("Follow") => follow(app, &actor, &activity).await,
+        Some("Accept") => accepted(app, &actor, &activity["object"]).await,
+        Some("Create") => created(app, &actor, &activity["object"]).await,
         Some("Undo") if activity["object"]["type"] == "Follow" => {
             // Only the follow's own actor may undo it.
             if id_of(&activity["object"]["actor"]) != actor {
@@ -128,4 +130,165 @@ async fn unfollow(app: &App, actor: &str, object: &str) -> Result<(), Internal> 
         .unrelate(Relation::FollowRequest, follower.account_id, target)
         .await?;
     Ok(())
+}
+
+/// `Accept(Follow)`: our follow request to `actor` took effect.
+async fn accepted(app: &App, actor: &str, follow: &Value) -> Result<(), Internal> {
+    let Some(target) = app.store().remote_inboxes_by_uri(actor).await? else {
+        return Ok(());
+    };
+    // The Follow may come embedded or as its id (`{me}#follows/{target}`).
+    let follower_uri = match follow {
+        Value::Object(_) => id_of(&follow["actor"]),
+        Value::String(id) => id.split('#').next().unwrap_or_default().to_owned(),
+        _ => return Ok(()),
+    };
+    let Some(follower) = local_target(app, &follower_uri).await? else {
+        return Ok(());
+    };
+    app.store()
+        .accept_follow_request(app.ids().next(), follower, target.account_id)
+        .await?;
+    Ok(())
+}
+
+/// The host (and port) of a URL.
+fn origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+}
+
+/// `Create(Note)` (and Article, Page, Question shown as statuses).
+async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal> {
+    let object_id = id_of(object);
+    if object_id.is_empty() {
+        return Ok(());
+    }
+    // An embedded object from another origin is not trusted as sent: fetch it
+    // from where it lives (Mastodon CVE-2024-23832).
+    let note = if object.is_object() && origin(&object_id) == origin(actor) {
+        object.clone()
+    } else {
+        match app.fetcher().fetch_object(&object_id).await {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                tracing::info!(error = %e, "could not fetch a created object");
+                return Ok(());
+            }
+        }
+    };
+    if !matches!(
+        note["type"].as_str(),
+        Some("Note" | "Article" | "Page" | "Question")
+    ) {
+        return Ok(());
+    }
+    // Only the author's own server may create the author's posts.
+    if id_of(&note["attributedTo"]) != actor || origin(&object_id) != origin(actor) {
+        return Ok(());
+    }
+    if app.store().status_by_uri(&object_id).await?.is_some() {
+        return Ok(());
+    }
+    let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
+        return Ok(());
+    };
+    let addressed = |field: &str| -> Vec<String> {
+        match &note[field] {
+            Value::Array(items) => items.iter().map(id_of).collect(),
+            other => vec![id_of(other)],
+        }
+    };
+    let (to, cc) = (addressed("to"), addressed("cc"));
+    let public = starling_protocol::activitystreams::PUBLIC;
+    let is_public = |list: &[String]| {
+        list.iter()
+            .any(|a| a == public || a == "as:Public" || a == "Public")
+    };
+    let followers_only = to
+        .iter()
+        .chain(cc.iter())
+        .any(|a| a.ends_with("/followers"));
+    let visibility = if is_public(&to) {
+        "public"
+    } else if is_public(&cc) {
+        "unlisted"
+    } else if followers_only {
+        "private"
+    } else {
+        "direct"
+    };
+    let mut mentions = Vec::new();
+    if let Value::Array(tags) = &note["tag"] {
+        for tag in tags.iter().filter(|t| t["type"] == "Mention") {
+            if let Some(local) = local_target(app, &id_of(&tag["href"])).await? {
+                mentions.push(local);
+            }
+        }
+    }
+    let parent = match note["inReplyTo"].as_str() {
+        Some(uri) => app
+            .store()
+            .status_by_uri(uri)
+            .await?
+            .or(local_status(app, uri).await?),
+        None => None,
+    };
+    let text =
+        crate::service::activities::html_to_text(note["content"].as_str().unwrap_or_default());
+    let content = crate::service::present::render_plain(app, &text);
+    let now = crate::store::now_ms();
+    let status = crate::store::statuses::DbStatus {
+        id: app.ids().next(),
+        account_id: author.account_id,
+        uri: Some(object_id),
+        url: note["url"].as_str().map(str::to_owned),
+        local: false,
+        in_reply_to_id: parent.as_ref().map(|p| p.id),
+        in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+        text,
+        content,
+        spoiler_text: note["summary"].as_str().unwrap_or_default().to_owned(),
+        sensitive: note["sensitive"].as_bool().unwrap_or(false),
+        visibility: visibility.to_owned(),
+        created_at: now,
+        ..Default::default()
+    };
+    let new = crate::store::statuses::NewStatus {
+        status,
+        mentions,
+        tags: Vec::new(),
+        tag_ids: Vec::new(),
+        idempotency_key: None,
+        job_id: app.ids().next(),
+    };
+    match app.store().insert_status(&new).await {
+        Ok(_) => {
+            app.jobs_enqueued();
+            Ok(())
+        }
+        // Two copies arriving at once: the other one won.
+        Err(crate::store::StoreError::Database(e))
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One of our own statuses, by its ActivityPub id.
+async fn local_status(
+    app: &App,
+    uri: &str,
+) -> Result<Option<crate::store::statuses::DbStatus>, Internal> {
+    let Some(rest) = uri.strip_prefix(&app.urls().path("/users/")) else {
+        return Ok(None);
+    };
+    let id = rest.rsplit('/').next().and_then(|s| s.parse::<i64>().ok());
+    match id {
+        Some(id) => Ok(app.store().status(id).await?.filter(|s| s.local)),
+        None => Ok(None),
+    }
 }

@@ -40,6 +40,7 @@ impl From<StoreError> for ServiceError {
 pub fn status_not_found() -> ServiceError {
     ServiceError::NotFound("Record not found".into())
 }
+pub mod activities;
 pub mod deliver;
 pub mod inbound;
 pub mod remote;

@@ -75,9 +75,51 @@ async fn fetch_actor_for_key(app: &App, key_id: &str) -> Result<RemoteActor, Key
             .ok_or_else(|| invalid(key_id, "key without owner"))?;
         doc = app.fetcher().fetch_object(owner).await?;
     }
+    actor_from_document(&doc, Some(key_id))
+}
+
+/// Fetches an actor by its id and stores it (with its main key).
+pub async fn resolve_actor(app: &App, uri: &str) -> Result<i64, KeyError> {
+    let doc = app.fetcher().fetch_object(uri).await?;
+    let actor = actor_from_document(&doc, None)?;
+    Ok(app
+        .store()
+        .upsert_remote_actor(app.ids().next(), &actor)
+        .await
+        .map_err(Internal::from)?)
+}
+
+/// Resolves `user@domain` with WebFinger, then fetches and stores the actor.
+/// Returns the account id.
+pub async fn resolve_acct(app: &App, user: &str, domain: &str) -> Result<i64, KeyError> {
+    let scheme = if app.config().dev { "http" } else { "https" };
+    let resource = format!("acct:{user}@{domain}");
+    let url = format!(
+        "{scheme}://{domain}/.well-known/webfinger?resource={}",
+        url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+    );
+    let fetched = app
+        .fetcher()
+        .get(&url, "application/jrd+json, application/json")
+        .await?;
+    let jrd: starling_protocol::webfinger::Jrd = serde_json::from_slice(&fetched.body)
+        .map_err(|_| invalid(&url, "not a WebFinger document"))?;
+    let actor = jrd
+        .actor_url()
+        .ok_or_else(|| invalid(&url, "no ActivityPub self link"))?;
+    resolve_actor(app, actor).await
+}
+
+/// Reads an actor document. `key_id` names the key that must be listed, or
+/// None for its first (main) key.
+fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteActor, KeyError> {
+    let label = wanted_key
+        .or_else(|| doc["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
     let uri = doc["id"]
         .as_str()
-        .ok_or_else(|| invalid(key_id, "actor without id"))?
+        .ok_or_else(|| invalid(&label, "actor without id"))?
         .to_owned();
     let keys: Vec<&Value> = match &doc["publicKey"] {
         Value::Array(items) => items.iter().collect(),
@@ -86,8 +128,11 @@ async fn fetch_actor_for_key(app: &App, key_id: &str) -> Result<RemoteActor, Key
     };
     let key = keys
         .into_iter()
-        .find(|k| k["id"].as_str() == Some(key_id))
-        .ok_or_else(|| invalid(key_id, "the actor does not list this key"))?;
+        .find(|k| wanted_key.is_none_or(|w| k["id"].as_str() == Some(w)))
+        .ok_or_else(|| invalid(&label, "the actor does not list this key"))?;
+    let key_id = key["id"]
+        .as_str()
+        .ok_or_else(|| invalid(&label, "key without id"))?;
     if key["owner"].as_str() != Some(uri.as_str()) {
         return Err(invalid(key_id, "the key's owner is not the actor"));
     }

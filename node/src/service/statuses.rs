@@ -165,6 +165,30 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
             &extra,
         )
         .await?;
+    // Our own posts also travel to remote followers and mentioned remote
+    // accounts: one delivery per inbox (shared where known).
+    if status.local && status.reblog_of_id.is_none() {
+        let mut inboxes = if direct {
+            Vec::new()
+        } else {
+            app.store()
+                .remote_follower_inboxes(status.account_id)
+                .await?
+        };
+        for account in &mentions {
+            if let Some((_, i)) = app.store().remote_inboxes(*account).await? {
+                inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
+            }
+        }
+        inboxes.sort();
+        inboxes.dedup();
+        if !inboxes.is_empty() {
+            let create = crate::service::activities::create_note(app, &status).await?;
+            for inbox in inboxes {
+                crate::service::deliver::enqueue(app, status.account_id, &inbox, &create).await?;
+            }
+        }
+    }
     if status.reblog_of_id.is_none() {
         for account in mentions.iter().filter(|a| **a != status.account_id) {
             notify_once(app, *account, status.account_id, "mention", Some(status.id)).await?;

@@ -243,3 +243,42 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// A remote account's actor URI and inboxes, by account id.
+    pub async fn remote_inboxes(
+        &self,
+        account_id: i64,
+    ) -> Result<Option<(String, Inboxes)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT uri, inbox_url, shared_inbox_url FROM accounts WHERE id = $1 AND domain IS NOT NULL",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<String, _>(0)?,
+                Inboxes {
+                    account_id,
+                    inbox_url: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                    shared_inbox_url: r.try_get(2)?,
+                },
+            ))
+        })
+        .transpose()
+    }
+
+    /// Distinct inboxes (shared where known) of an author's remote followers.
+    pub async fn remote_follower_inboxes(&self, author: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT coalesce(a.shared_inbox_url, a.inbox_url) FROM follows f \
+             JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND a.domain IS NOT NULL AND a.inbox_url IS NOT NULL",
+        )
+        .bind(author)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}

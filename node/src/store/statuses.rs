@@ -608,3 +608,16 @@ pub(crate) fn push_visibilities(sql: &mut Sql, visibilities: &[&str]) {
     }
     sql.push(")");
 }
+
+impl Store {
+    /// A (remote) status by its ActivityPub id.
+    pub async fn status_by_uri(&self, uri: &str) -> Result<Option<DbStatus>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM statuses s WHERE s.uri = $1 AND s.deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uri)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(status_from_row).transpose()?)
+    }
+}

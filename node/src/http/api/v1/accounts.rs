@@ -170,9 +170,20 @@ async fn lookup(
         Some((u, _)) => (u, None),
         None => (acct, None),
     };
+    let account = match (app.store().account_by_acct(user, domain).await?, domain) {
+        (Some(a), _) => a.id,
+        // Someone on another server we have not met: WebFinger, then the actor.
+        (None, Some(domain)) => crate::service::remote::resolve_acct(&app, user, domain)
+            .await
+            .map_err(|e| {
+                tracing::info!(error = %e, "remote lookup failed");
+                ApiError::NotFound("Record not found".into())
+            })?,
+        (None, None) => return Err(ApiError::NotFound("Record not found".into())),
+    };
     let account = app
         .store()
-        .account_by_acct(user, domain)
+        .account(account)
         .await?
         .ok_or_else(|| ApiError::NotFound("Record not found".into()))?;
     Presenter::new(&app, None)

@@ -1,0 +1,169 @@
+//! Our statuses as ActivityPub `Note`s and `Create` activities, addressed by
+//! visibility as Mastodon addresses them.
+
+use serde_json::{Value, json};
+use starling_protocol::activitystreams::{AS_CONTEXT, PUBLIC};
+use starling_protocol::datetime::iso8601_seconds;
+
+use crate::app::App;
+use crate::error::Internal;
+use crate::store::statuses::DbStatus;
+
+/// The ActivityPub id of a status: stored for remote ones, derived for ours.
+pub async fn status_uri(app: &App, status: &DbStatus) -> Result<String, Internal> {
+    if let Some(uri) = &status.uri {
+        return Ok(uri.clone());
+    }
+    let author = app
+        .store()
+        .account(status.account_id)
+        .await?
+        .map(|a| a.username)
+        .unwrap_or_default();
+    Ok(app
+        .urls()
+        .path(&format!("/users/{author}/statuses/{}", status.id)))
+}
+
+/// The actor URI of an account: stored for remote ones, derived for ours.
+async fn actor_uri(app: &App, account_id: i64) -> Result<Option<String>, Internal> {
+    if let Some((uri, _)) = app.store().remote_inboxes(account_id).await? {
+        return Ok(Some(uri));
+    }
+    Ok(app
+        .store()
+        .account(account_id)
+        .await?
+        .map(|a| app.urls().actor(&a.username)))
+}
+
+/// `Create(Note)` for a local status, with `to`/`cc` by visibility.
+pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal> {
+    let author = app
+        .store()
+        .account(status.account_id)
+        .await?
+        .ok_or_else(|| Internal::Job(format!("status {} has no author", status.id)))?;
+    let actor = app.urls().actor(&author.username);
+    let followers = app.urls().actor_part(&author.username, "followers");
+    let id = status_uri(app, status).await?;
+    let mentions = app
+        .store()
+        .mentions_of(&[status.id])
+        .await?
+        .remove(&status.id)
+        .unwrap_or_default();
+    let mut mentioned = Vec::new();
+    let mut tags = Vec::new();
+    for account in mentions {
+        if let (Some(uri), Some(a)) = (
+            actor_uri(app, account).await?,
+            app.store().account(account).await?,
+        ) {
+            let domain = a.domain.unwrap_or_else(|| app.config().domain.clone());
+            tags.push(json!({ "type": "Mention", "href": uri, "name": format!("@{}@{domain}", a.username) }));
+            mentioned.push(Value::String(uri));
+        }
+    }
+    for name in app
+        .store()
+        .tags_of(&[status.id])
+        .await?
+        .remove(&status.id)
+        .unwrap_or_default()
+    {
+        tags.push(json!({ "type": "Hashtag", "href": super::present::tag_url(app, &name), "name": format!("#{name}") }));
+    }
+    let (to, mut cc): (Vec<Value>, Vec<Value>) = match status.visibility.as_str() {
+        "public" => (vec![json!(PUBLIC)], vec![json!(followers)]),
+        "unlisted" => (vec![json!(followers)], vec![json!(PUBLIC)]),
+        "private" => (vec![json!(followers)], Vec::new()),
+        _ => (mentioned.clone(), Vec::new()),
+    };
+    if status.visibility != "direct" {
+        cc.extend(mentioned);
+    }
+    let in_reply_to = match status.in_reply_to_id {
+        Some(parent) => match app.store().status(parent).await? {
+            Some(p) => Some(status_uri(app, &p).await?),
+            None => None,
+        },
+        None => None,
+    };
+    let published = iso8601_seconds(status.created_at);
+    let note = json!({
+        "id": id,
+        "type": "Note",
+        "attributedTo": actor,
+        "content": status.content,
+        "published": published,
+        "updated": status.edited_at.map(iso8601_seconds),
+        "url": format!("{}/{}", app.urls().profile(&author.username), status.id),
+        "to": to,
+        "cc": cc,
+        "sensitive": status.sensitive,
+        "summary": if status.spoiler_text.is_empty() { Value::Null } else { json!(status.spoiler_text) },
+        "inReplyTo": in_reply_to,
+        "tag": tags,
+    });
+    Ok(json!({
+        "@context": [AS_CONTEXT, { "sensitive": "as:sensitive", "Hashtag": "as:Hashtag" }],
+        "id": format!("{id}/activity"),
+        "type": "Create",
+        "actor": actor,
+        "published": published,
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": note,
+    }))
+}
+
+/// Plain text of remote HTML: tags dropped, paragraphs and breaks kept as
+/// newlines, the five basic entities decoded. The result is rendered by our
+/// own formatter, so nothing of the sender's markup survives (an allowlist
+/// sanitiser that keeps their links comes with the rest of issue 4).
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        if tag.starts_with("br") {
+            out.push('\n');
+        } else if tag == "/p" {
+            out.push_str("\n\n");
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_to_text;
+
+    #[test]
+    fn remote_html_becomes_inert_text() {
+        assert_eq!(
+            html_to_text("<p>Hello <b>world</b></p><p>two<br>lines</p>"),
+            "Hello world\n\ntwo\nlines"
+        );
+        assert_eq!(
+            html_to_text("<script>alert(1)</script>&lt;b&gt; &amp;"),
+            "alert(1)<b> &"
+        );
+        assert_eq!(html_to_text("broken <a href=\"x\""), "broken");
+    }
+}
