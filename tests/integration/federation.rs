@@ -82,6 +82,73 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
     );
     assert_eq!(first["uri"], post["uri"], "the same object on both servers");
 
+    // Alice likes and boosts it: bob's server counts and tells him.
+    let remote_post = first["id"].as_str().unwrap().to_owned();
+    a.api_post(
+        &format!("/api/v1/statuses/{remote_post}/favourite"),
+        &alice,
+        json!({}),
+    )
+    .await;
+    let (code, boost) = a
+        .api_post(
+            &format!("/api/v1/statuses/{remote_post}/reblog"),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{boost}");
+    settle(&a, &b).await;
+    let (_, on_b) = b
+        .api_get(
+            &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+            &bob,
+        )
+        .await;
+    assert_eq!(on_b["favourites_count"], 1, "{on_b}");
+    assert_eq!(on_b["reblogs_count"], 1, "{on_b}");
+    let (_, notes) = b.api_get("/api/v1/notifications", &bob).await;
+    let kinds: Vec<(String, String)> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["type"].as_str().unwrap().to_owned(),
+                n["account"]["acct"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let alice_acct = format!("alice@{}", a.domain);
+    for kind in ["follow", "favourite", "reblog"] {
+        assert!(
+            kinds.contains(&(kind.to_owned(), alice_acct.clone())),
+            "{kind}: {kinds:?}"
+        );
+    }
+    // Undoing them is heard too.
+    a.api_post(
+        &format!("/api/v1/statuses/{remote_post}/unfavourite"),
+        &alice,
+        json!({}),
+    )
+    .await;
+    a.api_post(
+        &format!("/api/v1/statuses/{remote_post}/unreblog"),
+        &alice,
+        json!({}),
+    )
+    .await;
+    settle(&a, &b).await;
+    let (_, on_b) = b
+        .api_get(
+            &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+            &bob,
+        )
+        .await;
+    assert_eq!(on_b["favourites_count"], 0, "{on_b}");
+    assert_eq!(on_b["reblogs_count"], 0, "{on_b}");
+
     // A followers-only post reaches alice too; a direct one to someone else does not.
     b.api_post(
         "/api/v1/statuses",
@@ -91,8 +158,13 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
     .await;
     settle(&a, &b).await;
     let (_, home) = a.api_get("/api/v1/timelines/home", &alice).await;
-    assert_eq!(home.as_array().unwrap().len(), 2);
-    assert_eq!(home[0]["visibility"], "private");
+    assert_eq!(home[0]["visibility"], "private", "{home}");
+    assert!(
+        home[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("followers only")
+    );
 
     // Unfollowing stops further posts.
     a.api_post(

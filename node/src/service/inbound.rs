@@ -25,6 +25,20 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
         Some("Follow") => follow(app, &actor, &activity).await,
         Some("Accept") => accepted(app, &actor, &activity["object"]).await,
         Some("Create") => created(app, &actor, &activity["object"]).await,
+        Some("Like") => liked(app, &actor, &id_of(&activity["object"]), true).await,
+        Some("Announce") => announced(app, &actor, &activity).await,
+        Some("Undo") if activity["object"]["type"] == "Like" => {
+            if id_of(&activity["object"]["actor"]) != actor {
+                return Ok(());
+            }
+            liked(app, &actor, &id_of(&activity["object"]["object"]), false).await
+        }
+        Some("Undo") if activity["object"]["type"] == "Announce" => {
+            if id_of(&activity["object"]["actor"]) != actor {
+                return Ok(());
+            }
+            unannounced(app, &actor, &id_of(&activity["object"])).await
+        }
         Some("Undo") if activity["object"]["type"] == "Follow" => {
             // Only the follow's own actor may undo it.
             if id_of(&activity["object"]["actor"]) != actor {
@@ -291,4 +305,128 @@ async fn local_status(
         Some(id) => Ok(app.store().status(id).await?.filter(|s| s.local)),
         None => Ok(None),
     }
+}
+
+/// A status we know by its ActivityPub id: ours or a stored remote one.
+async fn known_status(
+    app: &App,
+    uri: &str,
+) -> Result<Option<crate::store::statuses::DbStatus>, Internal> {
+    Ok(match app.store().status_by_uri(uri).await? {
+        Some(s) => Some(s),
+        None => local_status(app, uri).await?,
+    })
+}
+
+/// `Like` / `Undo(Like)` of a status we know.
+async fn liked(app: &App, actor: &str, object: &str, on: bool) -> Result<(), Internal> {
+    let (Some(liker), Some(status)) = (
+        app.store().remote_inboxes_by_uri(actor).await?,
+        known_status(app, object).await?,
+    ) else {
+        return Ok(());
+    };
+    use crate::store::feeds::Mark;
+    if on {
+        if app
+            .store()
+            .mark(
+                Mark::Favourite,
+                app.ids().next(),
+                liker.account_id,
+                status.id,
+            )
+            .await?
+        {
+            notify_once(
+                app,
+                status.account_id,
+                liker.account_id,
+                "favourite",
+                Some(status.id),
+            )
+            .await?;
+        }
+    } else if app
+        .store()
+        .unmark(Mark::Favourite, liker.account_id, status.id)
+        .await?
+    {
+        app.store()
+            .unnotify(
+                status.account_id,
+                liker.account_id,
+                "favourite",
+                Some(status.id),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// `Announce` of a status we know (a boost).
+async fn announced(app: &App, actor: &str, activity: &Value) -> Result<(), Internal> {
+    let id = id_of(activity);
+    if origin(&id) != origin(actor) || app.store().status_by_uri(&id).await?.is_some() {
+        return Ok(());
+    }
+    let (Some(booster), Some(original)) = (
+        app.store().remote_inboxes_by_uri(actor).await?,
+        known_status(app, &id_of(&activity["object"])).await?,
+    ) else {
+        return Ok(());
+    };
+    if !matches!(original.visibility.as_str(), "public" | "unlisted") {
+        return Ok(());
+    }
+    let boost = crate::store::statuses::DbStatus {
+        id: app.ids().next(),
+        account_id: booster.account_id,
+        uri: Some(id),
+        local: false,
+        reblog_of_id: Some(original.id),
+        visibility: original.visibility.clone(),
+        created_at: crate::store::now_ms(),
+        ..Default::default()
+    };
+    let new = crate::store::statuses::NewStatus {
+        status: boost,
+        mentions: Vec::new(),
+        tags: Vec::new(),
+        tag_ids: Vec::new(),
+        idempotency_key: None,
+        job_id: app.ids().next(),
+    };
+    app.store().insert_status(&new).await?;
+    app.jobs_enqueued();
+    notify_once(
+        app,
+        original.account_id,
+        booster.account_id,
+        "reblog",
+        Some(original.id),
+    )
+    .await
+}
+
+/// `Undo(Announce)`: the boost goes, with its notification.
+async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), Internal> {
+    let Some(boost) = app.store().status_by_uri(announce_id).await? else {
+        return Ok(());
+    };
+    let Some(booster) = app.store().remote_inboxes_by_uri(actor).await? else {
+        return Ok(());
+    };
+    if boost.account_id != booster.account_id {
+        return Ok(());
+    }
+    app.store().delete_status(boost.id).await?;
+    if let Some(original) = boost.reblog_of_id
+        && let Some(o) = app.store().status(original).await?
+    {
+        app.store()
+            .unnotify(o.account_id, booster.account_id, "reblog", Some(o.id))
+            .await?;
+    }
+    Ok(())
 }

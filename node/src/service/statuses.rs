@@ -317,6 +317,7 @@ pub async fn favourite(app: &App, account: i64, id: i64) -> Result<DbStatus, Ser
             Some(status.id),
         )
         .await?;
+        tell_author(app, account, &status, "Like", None).await?;
     }
     // Read again: the counters changed.
     app.store()
@@ -338,6 +339,7 @@ pub async fn unfavourite(app: &App, account: i64, id: i64) -> Result<DbStatus, S
         app.store()
             .unnotify(status.account_id, account, "favourite", Some(status.id))
             .await?;
+        tell_author(app, account, &status, "Like", Some("Undo")).await?;
     }
     app.store()
         .status(status.id)
@@ -441,6 +443,7 @@ pub async fn reblog(
     };
     let id = app.store().insert_status(&new).await?;
     app.jobs_enqueued();
+    tell_author(app, account, &original, "Announce", None).await?;
     // The notification points at the boosted status, as Mastodon's does.
     notify_once(
         app,
@@ -460,6 +463,7 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
         .ok_or_else(status_not_found)?;
     if let Some(boost) = app.store().reblog_by(account, original.id).await? {
         app.store().delete_status(boost.id).await?;
+        tell_author(app, account, &original, "Announce", Some("Undo")).await?;
         app.store()
             .unnotify(original.account_id, account, "reblog", Some(original.id))
             .await?;
@@ -498,4 +502,52 @@ pub async fn home_timeline(
         rows.truncate(page.limit as usize);
     }
     Ok(rows)
+}
+
+/// Tells a remote author's server about a like or boost of their status
+/// (`undo`: `Some("Undo")` wraps it). Local authors need nothing sent.
+async fn tell_author(
+    app: &App,
+    account: i64,
+    status: &DbStatus,
+    kind: &str,
+    undo: Option<&str>,
+) -> Result<(), Internal> {
+    if status.local {
+        return Ok(());
+    }
+    let Some((_, inboxes)) = app.store().remote_inboxes(status.account_id).await? else {
+        return Ok(());
+    };
+    let Some(me) = app
+        .store()
+        .account(account)
+        .await?
+        .map(|a| app.urls().actor(&a.username))
+    else {
+        return Ok(());
+    };
+    let object = crate::service::activities::status_uri(app, status).await?;
+    let inner = serde_json::json!({
+        "id": format!("{me}#{}/{}", kind.to_lowercase(), status.id),
+        "type": kind,
+        "actor": me,
+        "object": object,
+        "to": [starling_protocol::activitystreams::PUBLIC],
+    });
+    let activity = match undo {
+        Some(wrapper) => serde_json::json!({
+            "@context": starling_protocol::activitystreams::AS_CONTEXT,
+            "id": format!("{me}#{}/{}/undo/{}", kind.to_lowercase(), status.id, app.ids().next()),
+            "type": wrapper,
+            "actor": me,
+            "object": inner,
+        }),
+        None => {
+            let mut a = inner;
+            a["@context"] = serde_json::json!(starling_protocol::activitystreams::AS_CONTEXT);
+            a
+        }
+    };
+    crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &activity).await
 }
