@@ -17,3 +17,11 @@ CREATE UNIQUE INDEX inbox_activities_activity_id ON inbox_activities (activity_i
 ALTER TABLE account_keys ADD COLUMN key_id TEXT;
 CREATE UNIQUE INDEX account_keys_key_id ON account_keys (key_id);
 ALTER TABLE account_keys ADD COLUMN fetched_at BIGINT;
+
+-- Objects deleted by their authors, so a Create that arrives after its
+-- Delete (deliveries race) does not bring them back.
+CREATE TABLE tombstones (
+    uri TEXT PRIMARY KEY,
+    actor_uri TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);

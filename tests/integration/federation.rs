@@ -166,6 +166,39 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
             .contains("followers only")
     );
 
+    // Bob edits, then deletes, his first post: alice's server follows.
+    let on_b_id = post["id"].as_str().unwrap();
+    let (code, _) = b
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{on_b_id}"),
+            Some(&bob),
+            Some(json!({"status": "hello, edited"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&a, &b).await;
+    let (_, seen) = a
+        .api_get(&format!("/api/v1/statuses/{remote_post}"), &alice)
+        .await;
+    assert!(
+        seen["content"].as_str().unwrap().contains("hello, edited"),
+        "{seen}"
+    );
+    assert!(seen["edited_at"].is_string());
+    b.api(
+        Method::DELETE,
+        &format!("/api/v1/statuses/{on_b_id}"),
+        Some(&bob),
+        None,
+    )
+    .await;
+    settle(&a, &b).await;
+    let (code, _) = a
+        .api_get(&format!("/api/v1/statuses/{remote_post}"), &alice)
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "deleted remotely");
+
     // Unfollowing stops further posts.
     a.api_post(
         &format!("/api/v1/accounts/{remote_id}/unfollow"),

@@ -341,3 +341,69 @@ async fn a_remote_follow_is_applied_and_accepted(db: Db) {
     assert_eq!(me["followers_count"], 0);
     let _ = bob;
 }
+
+db_test!(a_delete_before_its_create_stays_deleted);
+async fn a_delete_before_its_create_stays_deleted(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let mallory = a.create_user("mallory").await;
+    let note_uri = format!("{}/users/alice/statuses/7", a.base);
+    let delete = |by: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/users/{by}#deletes/7", a.base),
+            "type": "Delete",
+            "actor": format!("{}/users/{by}", a.base),
+            "object": {"id": note_uri, "type": "Tombstone"},
+        })
+        .to_string()
+    };
+    assert_eq!(
+        Send::new(&a, &alice, &b, delete("alice")).go().await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 7))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+    b.drain().await;
+    assert!(
+        b.app
+            .store()
+            .status_by_uri(&note_uri)
+            .await
+            .unwrap()
+            .is_none(),
+        "the late Create is ignored"
+    );
+
+    // Someone else cannot delete alice's post.
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 8))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+    b.drain().await;
+    let uri8 = format!("{}/users/alice/statuses/8", a.base);
+    assert!(b.app.store().status_by_uri(&uri8).await.unwrap().is_some());
+    let forged = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/users/mallory#deletes/8", a.base),
+        "type": "Delete",
+        "actor": format!("{}/users/mallory", a.base),
+        "object": uri8,
+    });
+    assert_eq!(
+        Send::new(&a, &mallory, &b, forged.to_string()).go().await,
+        StatusCode::ACCEPTED
+    );
+    b.drain().await;
+    assert!(
+        b.app.store().status_by_uri(&uri8).await.unwrap().is_some(),
+        "not mallory's to delete"
+    );
+}

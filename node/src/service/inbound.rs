@@ -26,6 +26,8 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
         Some("Accept") => accepted(app, &actor, &activity["object"]).await,
         Some("Create") => created(app, &actor, &activity["object"]).await,
         Some("Like") => liked(app, &actor, &id_of(&activity["object"]), true).await,
+        Some("Delete") => deleted(app, &actor, &id_of(&activity["object"])).await,
+        Some("Update") => updated(app, &actor, &activity["object"]).await,
         Some("Announce") => announced(app, &actor, &activity).await,
         Some("Undo") if activity["object"]["type"] == "Like" => {
             if id_of(&activity["object"]["actor"]) != actor {
@@ -201,7 +203,9 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     if id_of(&note["attributedTo"]) != actor || origin(&object_id) != origin(actor) {
         return Ok(());
     }
-    if app.store().status_by_uri(&object_id).await?.is_some() {
+    if app.store().status_by_uri(&object_id).await?.is_some()
+        || app.store().is_tombstoned(&object_id).await?
+    {
         return Ok(());
     }
     let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
@@ -277,7 +281,15 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
         job_id: app.ids().next(),
     };
     match app.store().insert_status(&new).await {
-        Ok(_) => {
+        Ok(id) => {
+            // A Delete handled concurrently may have missed the row: the
+            // tombstone is written before it looks, so checking after the
+            // insert closes the race.
+            if let Some(uri) = &new.status.uri
+                && app.store().is_tombstoned(uri).await?
+            {
+                app.store().delete_status(id).await?;
+            }
             app.jobs_enqueued();
             Ok(())
         }
@@ -428,5 +440,60 @@ async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), In
             .unnotify(o.account_id, booster.account_id, "reblog", Some(o.id))
             .await?;
     }
+    Ok(())
+}
+
+/// `Delete` of an object: only its author's own server may delete it. A
+/// tombstone keeps a late `Create` from bringing it back.
+async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
+    if object.is_empty() || origin(object) != origin(actor) || object == actor {
+        // Deleting actors is handled with account deletion (not yet).
+        return Ok(());
+    }
+    let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
+        return Ok(());
+    };
+    app.store().add_tombstone(object, actor).await?;
+    if let Some(status) = app.store().status_by_uri(object).await?
+        && status.account_id == author.account_id
+    {
+        app.store().delete_status(status.id).await?;
+    }
+    Ok(())
+}
+
+/// `Update(Note)`: new text for a status, by its author only.
+async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal> {
+    let object_id = id_of(object);
+    if !object.is_object()
+        || origin(&object_id) != origin(actor)
+        || id_of(&object["attributedTo"]) != actor
+    {
+        return Ok(());
+    }
+    let (Some(author), Some(status)) = (
+        app.store().remote_inboxes_by_uri(actor).await?,
+        app.store().status_by_uri(&object_id).await?,
+    ) else {
+        return Ok(());
+    };
+    if status.account_id != author.account_id {
+        return Ok(());
+    }
+    let text =
+        crate::service::activities::html_to_text(object["content"].as_str().unwrap_or_default());
+    let content = crate::service::present::render_plain(app, &text);
+    let spoiler = object["summary"].as_str().unwrap_or_default();
+    let sensitive = object["sensitive"].as_bool().unwrap_or(false);
+    app.store()
+        .edit_status(
+            status.id,
+            app.ids().next(),
+            &text,
+            &content,
+            spoiler,
+            sensitive,
+        )
+        .await?;
     Ok(())
 }

@@ -252,6 +252,7 @@ async fn own(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError>
 pub async fn delete(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
     let status = own(app, account, id).await?;
     app.store().delete_status(status.id).await?;
+    federate_change(app, &status, "Delete").await?;
     Ok(status)
 }
 
@@ -281,6 +282,9 @@ pub async fn edit(
             sensitive,
         )
         .await?;
+    if let Some(edited) = app.store().status(status.id).await? {
+        federate_change(app, &edited, "Update").await?;
+    }
     // Those who boosted it hear about the edit, as on Mastodon.
     let page = crate::store::sql::Page {
         limit: 10_000,
@@ -550,4 +554,61 @@ async fn tell_author(
         }
     };
     crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &activity).await
+}
+
+/// Sends `Delete` (a Tombstone) or `Update` (the Note) of one of our posts to
+/// every server that received it: remote followers (unless direct) and the
+/// mentioned.
+async fn federate_change(app: &App, status: &DbStatus, kind: &str) -> Result<(), Internal> {
+    if !status.local || status.reblog_of_id.is_some() {
+        return Ok(());
+    }
+    let mut inboxes = if status.visibility == "direct" {
+        Vec::new()
+    } else {
+        app.store()
+            .remote_follower_inboxes(status.account_id)
+            .await?
+    };
+    for account in app
+        .store()
+        .mentions_of(&[status.id])
+        .await?
+        .remove(&status.id)
+        .unwrap_or_default()
+    {
+        if let Some((_, i)) = app.store().remote_inboxes(account).await? {
+            inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
+        }
+    }
+    inboxes.sort();
+    inboxes.dedup();
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let create = crate::service::activities::create_note(app, status).await?;
+    let uri = create["object"]["id"].clone();
+    let activity = match kind {
+        "Delete" => serde_json::json!({
+            "@context": starling_protocol::activitystreams::AS_CONTEXT,
+            "id": format!("{}#delete", uri.as_str().unwrap_or_default()),
+            "type": "Delete",
+            "actor": create["actor"],
+            "to": [starling_protocol::activitystreams::PUBLIC],
+            "object": { "id": uri, "type": "Tombstone" },
+        }),
+        _ => serde_json::json!({
+            "@context": create["@context"],
+            "id": format!("{}#updates/{}", uri.as_str().unwrap_or_default(), app.ids().next()),
+            "type": "Update",
+            "actor": create["actor"],
+            "to": create["to"],
+            "cc": create["cc"],
+            "object": create["object"],
+        }),
+    };
+    for inbox in inboxes {
+        crate::service::deliver::enqueue(app, status.account_id, &inbox, &activity).await?;
+    }
+    Ok(())
 }

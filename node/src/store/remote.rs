@@ -282,3 +282,25 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }
+
+impl Store {
+    /// Records that `actor_uri` deleted `uri`.
+    pub async fn add_tombstone(&self, uri: &str, actor_uri: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tombstones (uri, actor_uri, deleted_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(uri)
+            .bind(actor_uri)
+            .bind(now_ms())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `uri` was deleted.
+    pub async fn is_tombstoned(&self, uri: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM tombstones WHERE uri = $1")
+            .bind(uri)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+}
