@@ -37,6 +37,33 @@ async fn actor_uri(app: &App, account_id: i64) -> Result<Option<String>, Interna
         .map(|a| app.urls().actor(&a.username)))
 }
 
+/// The remote inboxes a local status goes to: its author's remote followers
+/// (unless direct) and the mentioned remote accounts, one entry per inbox
+/// (shared where known).
+pub async fn audience_inboxes(app: &App, status: &DbStatus) -> Result<Vec<String>, Internal> {
+    let mut inboxes = if status.visibility == "direct" {
+        Vec::new()
+    } else {
+        app.store()
+            .remote_follower_inboxes(status.account_id)
+            .await?
+    };
+    let mentioned = app
+        .store()
+        .mentions_of(&[status.id])
+        .await?
+        .remove(&status.id)
+        .unwrap_or_default();
+    for account in mentioned {
+        if let Some((_, i)) = app.store().remote_inboxes(account).await? {
+            inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
+        }
+    }
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(inboxes)
+}
+
 /// `Create(Note)` for a local status, with `to`/`cc` by visibility.
 pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal> {
     let author = app

@@ -168,20 +168,7 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
     // Our own posts also travel to remote followers and mentioned remote
     // accounts: one delivery per inbox (shared where known).
     if status.local && status.reblog_of_id.is_none() {
-        let mut inboxes = if direct {
-            Vec::new()
-        } else {
-            app.store()
-                .remote_follower_inboxes(status.account_id)
-                .await?
-        };
-        for account in &mentions {
-            if let Some((_, i)) = app.store().remote_inboxes(*account).await? {
-                inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
-            }
-        }
-        inboxes.sort();
-        inboxes.dedup();
+        let inboxes = crate::service::activities::audience_inboxes(app, &status).await?;
         if !inboxes.is_empty() {
             let create = crate::service::activities::create_note(app, &status).await?;
             for inbox in inboxes {
@@ -563,26 +550,7 @@ async fn federate_change(app: &App, status: &DbStatus, kind: &str) -> Result<(),
     if !status.local || status.reblog_of_id.is_some() {
         return Ok(());
     }
-    let mut inboxes = if status.visibility == "direct" {
-        Vec::new()
-    } else {
-        app.store()
-            .remote_follower_inboxes(status.account_id)
-            .await?
-    };
-    for account in app
-        .store()
-        .mentions_of(&[status.id])
-        .await?
-        .remove(&status.id)
-        .unwrap_or_default()
-    {
-        if let Some((_, i)) = app.store().remote_inboxes(account).await? {
-            inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
-        }
-    }
-    inboxes.sort();
-    inboxes.dedup();
+    let inboxes = crate::service::activities::audience_inboxes(app, status).await?;
     if inboxes.is_empty() {
         return Ok(());
     }
