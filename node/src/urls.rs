@@ -53,3 +53,29 @@ impl Urls {
         format!("{}{path}", self.base)
     }
 }
+
+/// `host` or `host:port` of a URL, as written: the form of our `domain`, of
+/// `Host` headers and of remote accounts' domains. None without a host.
+pub fn authority(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// [`authority`] of a URL given as text.
+pub fn authority_of(url: &str) -> Option<String> {
+    authority(&url::Url::parse(url).ok()?)
+}
+
+/// `host:port` with the scheme's default port filled in, for same-origin
+/// checks (`https://x` and `https://x:443` are one origin).
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    Some(format!(
+        "{}:{}",
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
+}

@@ -21,6 +21,7 @@ use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy};
 use super::error::ApiError;
 use crate::app::App;
 use crate::service::remote::key_for;
+use crate::urls::authority_of;
 
 /// The largest activity accepted.
 pub const INBOX_BODY_LIMIT: usize = 1024 * 1024;
@@ -60,16 +61,6 @@ fn unauthorized(reason: impl std::fmt::Display) -> Response {
     tracing::info!(%reason, "inbox refused a request");
     ApiError::Unauthorized(format!("Request not signed or not verifiable: {reason}"))
         .into_response()
-}
-
-/// The host part of a URL, with its port.
-fn authority(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let host = parsed.host_str()?;
-    Some(match parsed.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_owned(),
-    })
 }
 
 async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -135,7 +126,8 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
     };
     // Checked before the id is recorded, so nobody can reserve another
     // server's ids (Fedify GHSA-4qhx-hhwf-8685).
-    if authority(activity_id).is_none() || authority(activity_id) != authority(&actor) {
+    let activity_host = authority_of(activity_id);
+    if activity_host.is_none() || activity_host != authority_of(&actor) {
         return unauthorized("the activity id is not on the actor's server");
     }
     let body_text = String::from_utf8_lossy(body);

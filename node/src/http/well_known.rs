@@ -79,11 +79,7 @@ fn local_username_of(app: &App, resource: &str) -> Result<String, ApiError> {
     if resource.starts_with("http://") || resource.starts_with("https://") {
         let url = url::Url::parse(resource)
             .map_err(|_| ApiError::BadRequest(format!("{resource:?} is not a valid URL")))?;
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            (None, _) => return Err(not_here()),
-        };
+        let host = crate::urls::authority(&url).ok_or_else(not_here)?;
         if !host.eq_ignore_ascii_case(domain) {
             return Err(not_here());
         }

@@ -71,11 +71,8 @@ pub async fn run(app: &App, payload: &str) -> Result<(), Internal> {
         .map_err(|e| Internal::Crypto(e.to_string()))?;
     let url = url::Url::parse(&job.inbox)
         .map_err(|e| Internal::Job(format!("bad inbox {}: {e}", job.inbox)))?;
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        (None, _) => return Err(Internal::Job(format!("inbox without host: {}", job.inbox))),
-    };
+    let host = crate::urls::authority(&url)
+        .ok_or_else(|| Internal::Job(format!("inbox without host: {}", job.inbox)))?;
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),

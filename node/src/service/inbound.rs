@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::error::Internal;
 use crate::service::statuses::notify_once;
 use crate::store::social::Relation;
+use crate::urls::origin_of;
 
 /// Runs one `inbox` job.
 pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
@@ -168,12 +169,6 @@ async fn accepted(app: &App, actor: &str, follow: &Value) -> Result<(), Internal
     Ok(())
 }
 
-/// The host (and port) of a URL.
-fn origin(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
-}
-
 /// `Create(Note)` (and Article, Page, Question shown as statuses).
 async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal> {
     let object_id = id_of(object);
@@ -182,7 +177,7 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     }
     // An embedded object from another origin is not trusted as sent: fetch it
     // from where it lives (Mastodon CVE-2024-23832).
-    let note = if object.is_object() && origin(&object_id) == origin(actor) {
+    let note = if object.is_object() && origin_of(&object_id) == origin_of(actor) {
         object.clone()
     } else {
         match app.fetcher().fetch_object(&object_id).await {
@@ -200,7 +195,7 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
         return Ok(());
     }
     // Only the author's own server may create the author's posts.
-    if id_of(&note["attributedTo"]) != actor || origin(&object_id) != origin(actor) {
+    if id_of(&note["attributedTo"]) != actor || origin_of(&object_id) != origin_of(actor) {
         return Ok(());
     }
     if app.store().status_by_uri(&object_id).await?.is_some()
@@ -379,7 +374,7 @@ async fn liked(app: &App, actor: &str, object: &str, on: bool) -> Result<(), Int
 /// `Announce` of a status we know (a boost).
 async fn announced(app: &App, actor: &str, activity: &Value) -> Result<(), Internal> {
     let id = id_of(activity);
-    if origin(&id) != origin(actor) || app.store().status_by_uri(&id).await?.is_some() {
+    if origin_of(&id) != origin_of(actor) || app.store().status_by_uri(&id).await?.is_some() {
         return Ok(());
     }
     let (Some(booster), Some(original)) = (
@@ -446,7 +441,7 @@ async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), In
 /// `Delete` of an object: only its author's own server may delete it. A
 /// tombstone keeps a late `Create` from bringing it back.
 async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
-    if object.is_empty() || origin(object) != origin(actor) || object == actor {
+    if object.is_empty() || origin_of(object) != origin_of(actor) || object == actor {
         // Deleting actors is handled with account deletion (not yet).
         return Ok(());
     }
@@ -466,7 +461,7 @@ async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
 async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal> {
     let object_id = id_of(object);
     if !object.is_object()
-        || origin(&object_id) != origin(actor)
+        || origin_of(&object_id) != origin_of(actor)
         || id_of(&object["attributedTo"]) != actor
     {
         return Ok(());
@@ -488,7 +483,7 @@ async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     app.store()
         .edit_status(
             status.id,
-            app.ids().next(),
+            [app.ids().next(), app.ids().next()],
             &text,
             &content,
             spoiler,

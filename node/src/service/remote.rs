@@ -140,11 +140,8 @@ fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteAc
         .as_str()
         .ok_or_else(|| invalid(key_id, "key without publicKeyPem"))?;
     let parsed = url::Url::parse(&uri).map_err(|_| invalid(key_id, "actor id is not a URL"))?;
-    let domain = match (parsed.host_str(), parsed.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        (None, _) => return Err(invalid(key_id, "actor id has no host")),
-    };
+    let domain =
+        crate::urls::authority(&parsed).ok_or_else(|| invalid(key_id, "actor id has no host"))?;
     let text = |k: &str| {
         doc.get(k)
             .and_then(Value::as_str)

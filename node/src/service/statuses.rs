@@ -262,7 +262,7 @@ pub async fn edit(
     app.store()
         .edit_status(
             status.id,
-            app.ids().next(),
+            [app.ids().next(), app.ids().next()],
             &text,
             &content,
             spoiler_text.trim(),

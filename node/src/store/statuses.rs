@@ -314,10 +314,12 @@ impl Store {
     }
 
     /// Replaces a status's text, keeping the previous version in its history.
+    /// `edit_ids`: ids for the original version's history row (used on the
+    /// first edit only) and for the new version's.
     pub async fn edit_status(
         &self,
         id: i64,
-        edit_id: i64,
+        edit_ids: [i64; 2],
         text: &str,
         content: &str,
         spoiler_text: &str,
@@ -331,7 +333,7 @@ impl Store {
              SELECT $1, id, text, content, spoiler_text, sensitive, coalesce(edited_at, created_at) \
              FROM statuses WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = $2)",
         )
-        .bind(edit_id - 1)
+        .bind(edit_ids[0])
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -351,7 +353,7 @@ impl Store {
             "INSERT INTO status_edits (id, status_id, text, content, spoiler_text, sensitive, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(edit_id)
+        .bind(edit_ids[1])
         .bind(id)
         .bind(text)
         .bind(content)
