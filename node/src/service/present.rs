@@ -148,26 +148,17 @@ impl<'a> Presenter<'a> {
 
     /// The signed-in user's own account, with `source`.
     pub async fn credential_account(&self, id: i64) -> Result<Option<Account>, Internal> {
-        let Some(mut account) = self.account(id).await? else {
-            return Ok(None);
-        };
+        // One row read serves both the entity and its `source`.
         let Some(row) = self.app.store().account(id).await? else {
             return Ok(None);
         };
+        let mut account = self.account_entity(&row);
         let requests = self
             .app
             .store()
-            .related_accounts(
-                crate::store::social::Relation::FollowRequest,
-                id,
-                true,
-                crate::store::sql::Page {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
+            .count_incoming(crate::store::social::Relation::FollowRequest, id)
             .await?
-            .len() as u64;
+            .max(0) as u64;
         account.source = Some(AccountSource {
             note: row.note.clone(),
             fields: fields_of(&row),

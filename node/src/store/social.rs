@@ -310,4 +310,22 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+
+    /// How many accounts relate to `account_id` this way (e.g. pending follow
+    /// requests it has received).
+    pub async fn count_incoming(
+        &self,
+        relation: Relation,
+        account_id: i64,
+    ) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE target_account_id = $1",
+            relation.table()
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
 }
