@@ -202,11 +202,7 @@ pub async fn notify_once(
     if to == from {
         return Ok(());
     }
-    let sets = app.store().relation_sets(to, &[from]).await?;
-    if sets.blocking.contains(&from)
-        || sets.muting.contains(&from)
-        || sets.blocked_by.contains(&from)
-    {
+    if app.store().hides(to, from).await? {
         return Ok(());
     }
     // Remove then insert: a retried job leaves exactly one.

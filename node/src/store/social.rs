@@ -328,4 +328,19 @@ impl Store {
             .await?;
         Ok(row.try_get(0)?)
     }
+
+    /// Whether `account_id` blocks or mutes `other`, or is blocked by it: one
+    /// query, for the per-notification check.
+    pub async fn hides(&self, account_id: i64, other: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM blocks WHERE account_id = $1 AND target_account_id = $2) \
+             OR EXISTS (SELECT 1 FROM blocks WHERE account_id = $2 AND target_account_id = $1) \
+             OR EXISTS (SELECT 1 FROM mutes WHERE account_id = $1 AND target_account_id = $2)",
+        )
+        .bind(account_id)
+        .bind(other)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.is_some())
+    }
 }
