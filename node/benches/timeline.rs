@@ -489,10 +489,12 @@ async fn breakdown(app: &App, viewer: i64) {
     println!("home request breakdown (ms per call):");
     time!("home_timeline", store.home_timeline(viewer, page));
     time!("hidden_accounts", store.hidden_accounts(viewer));
-    time!("mentions_of", store.mentions_of(&ids));
-    time!("tags_of", store.tags_of(&ids));
-    time!("viewer_flags", store.viewer_flags(viewer, &ids));
-    time!("accounts", store.accounts(&authors));
+    time!(
+        "followed_big_accounts",
+        store.followed_big_accounts(viewer, app.config().fanout_threshold)
+    );
+    time!("status_facts", store.status_facts(Some(viewer), &ids));
+    time!("accounts (cache misses)", store.accounts(&authors));
     let presenter = starling_node::service::present::Presenter::new(app, Some(viewer));
     time!("Presenter::statuses (all)", presenter.statuses(&rows));
 }

@@ -39,6 +39,8 @@ struct Inner {
     rate_limiter: crate::http::rate_limit::RateLimiter,
     /// The one outbound HTTP client (SSRF-safe).
     fetcher: starling_federation::fetch::Fetcher,
+    /// Rendered entities, checked against row versions on every use.
+    caches: crate::service::cache::Caches,
 }
 
 impl App {
@@ -86,6 +88,7 @@ impl App {
                 job_signal: tokio::sync::Notify::new(),
                 rate_limiter: Default::default(),
                 fetcher,
+                caches: Default::default(),
             }),
         })
     }
@@ -108,6 +111,11 @@ impl App {
     /// The id generator.
     pub fn ids(&self) -> &IdGenerator {
         &self.inner.ids
+    }
+
+    /// This process's entity caches.
+    pub fn caches(&self) -> &crate::service::cache::Caches {
+        &self.inner.caches
     }
 
     /// The instance actor's keys.

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod caching;
 mod cli;
 mod discovery;
 mod federation;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod cache;
 pub mod filters;
 pub mod follows;
 pub mod oauth;

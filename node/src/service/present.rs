@@ -2,6 +2,7 @@
 //! query per kind of fact for a whole page, never one per status.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use starling_protocol::datetime::{date, iso8601_millis};
 use starling_protocol::mastodon::{
@@ -11,6 +12,7 @@ use starling_protocol::mastodon::{
 
 use crate::app::App;
 use crate::error::Internal;
+use crate::service::cache::CachedAccount;
 use crate::store::accounts::DbAccount;
 use crate::store::feeds::DbNotification;
 use crate::store::statuses::DbStatus;
@@ -86,13 +88,88 @@ impl<'a> Presenter<'a> {
         Presenter { app, viewer }
     }
 
-    /// Account entities by id.
+    /// Account entities by id, read fresh (and stored in the cache).
     pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, Account>, Internal> {
         let rows = self.app.store().accounts(ids).await?;
         Ok(rows
             .iter()
-            .map(|a| (a.id, self.account_entity(a)))
+            .map(|a| (a.id, (*self.cache_account(a)).clone()))
             .collect())
+    }
+
+    /// Account entities for `(id, version)` pairs: a cached entity is taken
+    /// when its version equals the one given (`None`: any version will do, for
+    /// facts that never change, like a mention's username); the rest are read
+    /// in one query.
+    async fn accounts_at(
+        &self,
+        wanted: &HashMap<i64, Option<i64>>,
+    ) -> Result<HashMap<i64, Arc<Account>>, Internal> {
+        let cache = &self.app.caches().accounts;
+        let mut out = HashMap::with_capacity(wanted.len());
+        let mut missing = Vec::new();
+        for (&id, &version) in wanted {
+            match cache.get(&id) {
+                Some(hit) if version.is_none_or(|v| v == hit.version) => {
+                    out.insert(id, hit.entity);
+                }
+                _ => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            for row in self.app.store().accounts(&missing).await? {
+                out.insert(row.id, self.cache_account(&row));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renders a row and keeps it in the process cache.
+    fn cache_account(&self, row: &DbAccount) -> Arc<Account> {
+        let entity = Arc::new(self.account_entity(row));
+        self.app.caches().accounts.insert(
+            row.id,
+            CachedAccount {
+                version: row.version,
+                entity: entity.clone(),
+            },
+        );
+        entity
+    }
+
+    /// The applications statuses were posted with (names never change, so
+    /// they are cached without a version).
+    async fn applications(
+        &self,
+        ids: impl Iterator<Item = i64>,
+    ) -> Result<HashMap<i64, StatusApplication>, Internal> {
+        let cache = &self.app.caches().apps;
+        let mut out = HashMap::new();
+        for id in ids {
+            if out.contains_key(&id) {
+                continue;
+            }
+            let app = match cache.get(&id) {
+                Some(hit) => hit,
+                None => {
+                    let app = self
+                        .app
+                        .store()
+                        .app_by_id(id)
+                        .await?
+                        .map(|a| StatusApplication {
+                            name: a.name,
+                            website: a.website,
+                        });
+                    cache.insert(id, app.clone());
+                    app
+                }
+            };
+            if let Some(app) = app {
+                out.insert(id, app);
+            }
+        }
+        Ok(out)
     }
 
     /// One account entity, or None if it does not exist.
@@ -184,32 +261,25 @@ impl<'a> Presenter<'a> {
         all.extend(originals.iter());
         let ids: Vec<i64> = all.iter().map(|s| s.id).collect();
 
-        let mentions = store.mentions_of(&ids).await?;
-        let tags = store.tags_of(&ids).await?;
-        let flags = match self.viewer {
-            Some(v) => Some(store.viewer_flags(v, &ids).await?),
-            None => None,
-        };
-        let mut account_ids: Vec<i64> = all.iter().map(|s| s.account_id).collect();
-        account_ids.extend(mentions.values().flatten());
-        account_ids.sort_unstable();
-        account_ids.dedup();
-        let accounts = self.accounts(&account_ids).await?;
-        let app_ids: Vec<i64> = all.iter().filter_map(|s| s.application_id).collect();
-        let mut apps = HashMap::new();
-        for id in app_ids {
-            if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(id)
-                && let Some(a) = store.app_by_id(id).await?
-            {
-                e.insert(StatusApplication {
-                    name: a.name,
-                    website: a.website,
-                });
-            }
+        let facts = store.status_facts(self.viewer, &ids).await?;
+        let (mentions, tags) = (&facts.mentions, &facts.tags);
+        let flags = self.viewer.map(|_| &facts.flags);
+        // Authors must be current (counts, profile); for mentions only the
+        // immutable username and domain are shown, so any cached copy will do.
+        let mut wanted: HashMap<i64, Option<i64>> = HashMap::new();
+        for id in mentions.values().flatten() {
+            wanted.insert(*id, None);
         }
+        for s in &all {
+            wanted.insert(s.account_id, Some(s.author_version));
+        }
+        let accounts = self.accounts_at(&wanted).await?;
+        let apps = self
+            .applications(all.iter().filter_map(|s| s.application_id))
+            .await?;
 
         let build = |s: &DbStatus| -> Option<Status> {
-            let account = accounts.get(&s.account_id)?.clone();
+            let account = Account::clone(accounts.get(&s.account_id)?);
             let f = flags
                 .as_ref()
                 .map(|m| m.get(&s.id).copied().unwrap_or_default());

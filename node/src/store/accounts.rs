@@ -40,6 +40,8 @@ pub struct DbAccount {
     pub following_count: i64,
     /// Time of the latest status, ms.
     pub last_status_at: Option<i64>,
+    /// Row version, bumped by every update (a database trigger).
+    pub version: i64,
 }
 
 /// A local user: the account plus sign-in data.
@@ -83,7 +85,7 @@ pub struct NewLocalUser {
 const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
      a.discoverable, a.bot, a.avatar_url, a.header_url, \
      a.created_at, a.fields, a.statuses_count, a.followers_count, a.following_count, \
-     a.last_status_at";
+     a.last_status_at, a.version";
 
 fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
     Ok(DbAccount {
@@ -103,6 +105,7 @@ fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
         followers_count: row.try_get("followers_count")?,
         following_count: row.try_get("following_count")?,
         last_status_at: row.try_get("last_status_at")?,
+        version: row.try_get("version")?,
     })
 }
 

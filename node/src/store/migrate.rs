@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_inbox.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_inbox.sql"),
     },
+    Migration {
+        version: 6,
+        name: "entity_versions",
+        sqlite: include_str!("../../../migrations/sqlite/0006_entity_versions.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_entity_versions.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.

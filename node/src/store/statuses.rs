@@ -52,13 +52,17 @@ pub struct DbStatus {
     pub reblogs_count: i64,
     /// Favourites, maintained on write.
     pub favourites_count: i64,
+    /// The author's `accounts.version` when the row was read (0 when built
+    /// in memory): lets presenters reuse a cached author entity.
+    pub author_version: i64,
 }
 
 /// The columns [`status_from_row`] reads, for any query aliasing statuses as `s`.
 pub(crate) const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
     s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
     s.visibility, s.language, s.created_at, s.edited_at, s.application_id, s.replies_count, \
-    s.reblogs_count, s.favourites_count";
+    s.reblogs_count, s.favourites_count, \
+    (SELECT av.version FROM accounts av WHERE av.id = s.account_id) AS author_version";
 
 pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
     Ok(DbStatus {
@@ -82,6 +86,9 @@ pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
         replies_count: row.try_get("replies_count")?,
         reblogs_count: row.try_get("reblogs_count")?,
         favourites_count: row.try_get("favourites_count")?,
+        author_version: row
+            .try_get::<Option<i64>, _>("author_version")?
+            .unwrap_or(0),
     })
 }
 
@@ -113,6 +120,17 @@ pub struct ViewerFlags {
     pub bookmarked: bool,
     /// Pinned it (own statuses).
     pub pinned: bool,
+}
+
+/// Mentions, tags and viewer flags of a page of statuses, by status id.
+#[derive(Debug, Default)]
+pub struct StatusFacts {
+    /// Mentioned account ids.
+    pub mentions: HashMap<i64, Vec<i64>>,
+    /// Tag names as written.
+    pub tags: HashMap<i64, Vec<String>>,
+    /// What the viewer has done (empty without a viewer).
+    pub flags: HashMap<i64, ViewerFlags>,
 }
 
 impl Store {
@@ -397,15 +415,7 @@ impl Store {
         &self,
         status_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
-        let mut sql = Sql::new("SELECT status_id, account_id FROM mentions WHERE status_id IN (");
-        sql.bind_list(status_ids).push(")");
-        let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            out.entry(row.try_get(0)?)
-                .or_default()
-                .push(row.try_get(1)?);
-        }
-        Ok(out)
+        Ok(self.status_facts(None, status_ids).await?.mentions)
     }
 
     /// Tag names per status.
@@ -413,18 +423,7 @@ impl Store {
         &self,
         status_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-        let mut sql = Sql::new(
-            "SELECT st.status_id, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id \
-             WHERE st.status_id IN (",
-        );
-        sql.bind_list(status_ids).push(")");
-        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            out.entry(row.try_get(0)?)
-                .or_default()
-                .push(row.try_get(1)?);
-        }
-        Ok(out)
+        Ok(self.status_facts(None, status_ids).await?.tags)
     }
 
     /// What `viewer` has done to each of these statuses.
@@ -433,40 +432,67 @@ impl Store {
         viewer: i64,
         ids: &[i64],
     ) -> Result<HashMap<i64, ViewerFlags>, StoreError> {
-        let mut out: HashMap<i64, ViewerFlags> = HashMap::new();
+        Ok(self.status_facts(Some(viewer), ids).await?.flags)
+    }
+
+    /// Mentions, tags and (with a viewer) the viewer's flags of a page of
+    /// statuses, in one round trip: each source table contributes rows
+    /// tagged with a kind.
+    pub async fn status_facts(
+        &self,
+        viewer: Option<i64>,
+        ids: &[i64],
+    ) -> Result<StatusFacts, StoreError> {
+        let mut out = StatusFacts::default();
         if ids.is_empty() {
             return Ok(out);
         }
-        // One round trip: a kind tag per source table.
-        let mut sql = Sql::new("SELECT 0, status_id FROM favourites WHERE account_id = ");
-        sql.bind(viewer)
-            .push(" AND status_id IN (")
-            .bind_list(ids)
-            .push(")");
-        sql.push(" UNION ALL SELECT 1, reblog_of_id FROM statuses WHERE deleted_at IS NULL AND account_id = ")
-            .bind(viewer)
-            .push(" AND reblog_of_id IN (")
-            .bind_list(ids)
-            .push(")");
-        sql.push(" UNION ALL SELECT 2, status_id FROM bookmarks WHERE account_id = ")
-            .bind(viewer)
-            .push(" AND status_id IN (")
-            .bind_list(ids)
-            .push(")");
-        sql.push(" UNION ALL SELECT 3, status_id FROM status_pins WHERE account_id = ")
-            .bind(viewer)
-            .push(" AND status_id IN (")
-            .bind_list(ids)
-            .push(")");
+        let mut sql = Sql::new(
+            "SELECT 0 AS kind, status_id, account_id AS n, CAST(NULL AS TEXT) AS name \
+             FROM mentions WHERE status_id IN (",
+        );
+        sql.bind_list(ids).push(")");
+        sql.push(
+            " UNION ALL SELECT 1, st.status_id, 0, t.name FROM status_tags st \
+             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN (",
+        )
+        .bind_list(ids)
+        .push(")");
+        if let Some(viewer) = viewer {
+            for (kind, column, from) in [
+                (2, "status_id", "favourites WHERE"),
+                (3, "reblog_of_id", "statuses WHERE deleted_at IS NULL AND"),
+                (4, "status_id", "bookmarks WHERE"),
+                (5, "status_id", "status_pins WHERE"),
+            ] {
+                sql.push(&format!(
+                    " UNION ALL SELECT {kind}, {column}, 0, CAST(NULL AS TEXT) FROM {from} account_id = "
+                ))
+                .bind(viewer)
+                .push(&format!(" AND {column} IN ("))
+                .bind_list(ids)
+                .push(")");
+            }
+        }
         for row in sql.query().fetch_all(&self.read).await? {
             let kind: i64 = row.try_get(0)?;
             let id: i64 = row.try_get(1)?;
-            let f = out.entry(id).or_default();
             match kind {
-                0 => f.favourited = true,
-                1 => f.reblogged = true,
-                2 => f.bookmarked = true,
-                _ => f.pinned = true,
+                0 => out.mentions.entry(id).or_default().push(row.try_get(2)?),
+                1 => out
+                    .tags
+                    .entry(id)
+                    .or_default()
+                    .push(row.try_get::<Option<String>, _>(3)?.unwrap_or_default()),
+                _ => {
+                    let f = out.flags.entry(id).or_default();
+                    match kind {
+                        2 => f.favourited = true,
+                        3 => f.reblogged = true,
+                        4 => f.bookmarked = true,
+                        _ => f.pinned = true,
+                    }
+                }
             }
         }
         Ok(out)

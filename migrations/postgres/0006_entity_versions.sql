@@ -1,0 +1,15 @@
+-- A row version on accounts, bumped by every UPDATE whatever code path runs
+-- it (profile edits, counters, remote refreshes). Presenters cache rendered
+-- account entities per process and reuse one only while its version matches
+-- the row's, so every process sees every change on its next read.
+ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+CREATE FUNCTION accounts_bump_version() RETURNS trigger AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER accounts_version BEFORE UPDATE ON accounts
+FOR EACH ROW EXECUTE FUNCTION accounts_bump_version();

@@ -1,0 +1,11 @@
+-- A row version on accounts, bumped by every UPDATE whatever code path runs
+-- it (profile edits, counters, remote refreshes). Presenters cache rendered
+-- account entities per process and reuse one only while its version matches
+-- the row's, so every process sees every change on its next read.
+ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+CREATE TRIGGER accounts_version AFTER UPDATE ON accounts
+WHEN NEW.version = OLD.version
+BEGIN
+    UPDATE accounts SET version = OLD.version + 1 WHERE id = NEW.id;
+END;
