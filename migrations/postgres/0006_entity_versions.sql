@@ -13,3 +13,8 @@ $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER accounts_version BEFORE UPDATE ON accounts
 FOR EACH ROW EXECUTE FUNCTION accounts_bump_version();
+
+-- Home timelines look up the few followed accounts too big to fan out to
+-- (followers_count above the threshold) on every read: start from the big
+-- accounts, not from every follow of the viewer.
+CREATE INDEX accounts_followers_count ON accounts (followers_count);

@@ -9,3 +9,8 @@ WHEN NEW.version = OLD.version
 BEGIN
     UPDATE accounts SET version = OLD.version + 1 WHERE id = NEW.id;
 END;
+
+-- Home timelines look up the few followed accounts too big to fan out to
+-- (followers_count above the threshold) on every read: start from the big
+-- accounts, not from every follow of the viewer.
+CREATE INDEX accounts_followers_count ON accounts (followers_count);

@@ -488,10 +488,9 @@ async fn breakdown(app: &App, viewer: i64) {
     }
     println!("home request breakdown (ms per call):");
     time!("home_timeline", store.home_timeline(viewer, page));
-    time!("hidden_accounts", store.hidden_accounts(viewer));
     time!(
-        "followed_big_accounts",
-        store.followed_big_accounts(viewer, app.config().fanout_threshold)
+        "viewer_context",
+        store.viewer_context(viewer, Some(app.config().fanout_threshold))
     );
     time!("status_facts", store.status_facts(Some(viewer), &ids));
     time!("accounts (cache misses)", store.accounts(&authors));

@@ -463,20 +463,19 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
 
 /// A home timeline page: the fanned-out feed, merged with recent posts of
 /// followed accounts too big to fan out (DESIGN.md "Home timelines").
+/// `big`: the viewer's followed big accounts (from
+/// [`Store::viewer_context`](crate::store::Store::viewer_context)).
 pub async fn home_timeline(
     app: &App,
     viewer: i64,
+    big: &[i64],
     page: crate::store::sql::Page,
 ) -> Result<Vec<DbStatus>, Internal> {
     let mut rows = app.store().home_timeline(viewer, page).await?;
-    let big = app
-        .store()
-        .followed_big_accounts(viewer, app.config().fanout_threshold)
-        .await?;
     if big.is_empty() {
         return Ok(rows);
     }
-    let merged = app.store().big_account_statuses(&big, page).await?;
+    let merged = app.store().big_account_statuses(big, page).await?;
     rows.extend(merged);
     rows.sort_by_key(|s| std::cmp::Reverse(s.id));
     rows.dedup_by_key(|s| s.id);

@@ -88,14 +88,14 @@ pub async fn visible_one(
     Ok(visible(app, viewer, vec![status]).await?.pop())
 }
 
-/// Drops statuses whose author (or boosted author) the viewer has muted or
-/// blocked, or who blocks the viewer: for timelines.
+/// Drops statuses whose author (or boosted author) is in `hidden` (the
+/// viewer's [`ViewerContext`](crate::store::social::ViewerContext)): for
+/// timelines.
 pub async fn without_hidden_authors(
     app: &App,
-    viewer: i64,
+    hidden: &HashSet<i64>,
     rows: Vec<DbStatus>,
 ) -> Result<Vec<DbStatus>, Internal> {
-    let hidden = app.store().hidden_accounts(viewer).await?;
     if hidden.is_empty() {
         return Ok(rows);
     }

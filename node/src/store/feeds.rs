@@ -403,23 +403,6 @@ impl Store {
 }
 
 impl Store {
-    /// Accounts `viewer` follows that have more than `threshold` followers.
-    pub async fn followed_big_accounts(
-        &self,
-        viewer: i64,
-        threshold: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.id FROM follows f JOIN accounts a ON a.id = f.target_account_id \
-             WHERE f.account_id = $1 AND a.followers_count > $2",
-        )
-        .bind(viewer)
-        .bind(threshold)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-    }
-
     /// A page of posts and boosts by these (followed) accounts, as they would
     /// appear in a follower's home feed: no direct messages.
     pub async fn big_account_statuses(

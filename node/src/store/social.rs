@@ -54,6 +54,17 @@ pub struct RelationSets {
     pub hiding_reblogs: HashSet<i64>,
 }
 
+/// See [`Store::viewer_context`].
+#[derive(Debug, Default, Clone)]
+pub struct ViewerContext {
+    /// Accounts whose statuses the viewer must not see in timelines.
+    pub hidden: HashSet<i64>,
+    /// Followed accounts too big to fan out to.
+    pub big_followed: Vec<i64>,
+    /// Whether the viewer has filters (so they must be applied).
+    pub has_filters: bool,
+}
+
 impl Store {
     /// Recomputes follower and following counts of these accounts.
     async fn recount_follows(&self, ids: &[i64]) -> Result<(), StoreError> {
@@ -285,17 +296,44 @@ impl Store {
         self.fetch_pairs(sql, page).await
     }
 
-    /// Ids `account_id` blocks, is blocked by, or mutes: hidden from its timelines.
-    pub async fn hidden_accounts(&self, account_id: i64) -> Result<HashSet<i64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT target_account_id FROM blocks WHERE account_id = $1 \
-             UNION SELECT account_id FROM blocks WHERE target_account_id = $1 \
-             UNION SELECT target_account_id FROM mutes WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    /// What every timeline read needs about its viewer, in one round trip:
+    /// the accounts hidden from them (blocked either way, muted), with
+    /// `big_threshold` the followed accounts above it (merged into home at
+    /// read time), and whether they have any filters.
+    pub async fn viewer_context(
+        &self,
+        viewer: i64,
+        big_threshold: Option<i64>,
+    ) -> Result<ViewerContext, StoreError> {
+        let mut sql = String::from(
+            "SELECT 0, target_account_id FROM blocks WHERE account_id = $1 \
+             UNION ALL SELECT 0, account_id FROM blocks WHERE target_account_id = $1 \
+             UNION ALL SELECT 0, target_account_id FROM mutes WHERE account_id = $1 \
+             UNION ALL SELECT 2, id FROM filters WHERE account_id = $1",
+        );
+        if big_threshold.is_some() {
+            sql.push_str(
+                " UNION ALL SELECT 1, a.id FROM accounts a WHERE a.followers_count > $2 AND \
+                 EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 AND f.target_account_id = a.id)",
+            );
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer);
+        if let Some(threshold) = big_threshold {
+            query = query.bind(threshold);
+        }
+        let mut out = ViewerContext::default();
+        for row in query.fetch_all(&self.read).await? {
+            let kind: i64 = row.try_get(0)?;
+            let id: i64 = row.try_get(1)?;
+            match kind {
+                0 => {
+                    out.hidden.insert(id);
+                }
+                1 => out.big_followed.push(id),
+                _ => out.has_filters = true,
+            }
+        }
+        Ok(out)
     }
 
     /// Local followers of `author` who follow with notifications on.

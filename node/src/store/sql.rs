@@ -89,6 +89,13 @@ impl Sql {
         self
     }
 
+    /// Registers an argument without writing it, returning its placeholder
+    /// (`$n`) to write once or several times.
+    pub fn arg(&mut self, value: impl Into<Arg>) -> String {
+        self.args.push(value.into());
+        format!("${}", self.args.len())
+    }
+
     /// The query, ready to run.
     pub fn query(&self) -> Query<'static, Any, AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));

@@ -447,18 +447,21 @@ impl Store {
         if ids.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new(
-            "SELECT 0 AS kind, status_id, account_id AS n, CAST(NULL AS TEXT) AS name \
-             FROM mentions WHERE status_id IN (",
-        );
-        sql.bind_list(ids).push(")");
+        // The page's ids are bound once, in a CTE every branch reads.
+        let mut sql = Sql::new("WITH page_ids (id) AS (VALUES ");
+        for (i, id) in ids.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(*id)
+                .push(")");
+        }
         sql.push(
-            " UNION ALL SELECT 1, st.status_id, 0, t.name FROM status_tags st \
-             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN (",
-        )
-        .bind_list(ids)
-        .push(")");
+            ") SELECT 0 AS kind, status_id, account_id AS n, CAST(NULL AS TEXT) AS name \
+             FROM mentions WHERE status_id IN (SELECT id FROM page_ids) \
+             UNION ALL SELECT 1, st.status_id, 0, t.name FROM status_tags st \
+             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN (SELECT id FROM page_ids)",
+        );
         if let Some(viewer) = viewer {
+            let viewer = sql.arg(viewer);
             for (kind, column, from) in [
                 (2, "status_id", "favourites WHERE"),
                 (3, "reblog_of_id", "statuses WHERE deleted_at IS NULL AND"),
@@ -466,12 +469,9 @@ impl Store {
                 (5, "status_id", "status_pins WHERE"),
             ] {
                 sql.push(&format!(
-                    " UNION ALL SELECT {kind}, {column}, 0, CAST(NULL AS TEXT) FROM {from} account_id = "
-                ))
-                .bind(viewer)
-                .push(&format!(" AND {column} IN ("))
-                .bind_list(ids)
-                .push(")");
+                    " UNION ALL SELECT {kind}, {column}, 0, CAST(NULL AS TEXT) FROM {from} \
+                     account_id = {viewer} AND {column} IN (SELECT id FROM page_ids)"
+                ));
             }
         }
         for row in sql.query().fetch_all(&self.read).await? {

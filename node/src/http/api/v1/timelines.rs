@@ -36,9 +36,23 @@ async fn timeline(
     rows: Vec<DbStatus>,
     cursors: Option<Vec<i64>>,
 ) -> Result<Response, ApiError> {
+    timeline_with(app, viewer, viewer.is_some(), context, path, rows, cursors).await
+}
+
+/// [`timeline`], told whether the viewer has filters at all (from their
+/// [`ViewerContext`](crate::store::social::ViewerContext)).
+async fn timeline_with(
+    app: &App,
+    viewer: Option<i64>,
+    has_filters: bool,
+    context: &str,
+    path: &str,
+    rows: Vec<DbStatus>,
+    cursors: Option<Vec<i64>>,
+) -> Result<Response, ApiError> {
     let cursors = cursors.unwrap_or_else(|| rows.iter().map(|s| s.id).collect());
     let mut items = Presenter::new(app, viewer).statuses(&rows).await?;
-    if let Some(v) = viewer {
+    if let Some(v) = viewer.filter(|_| has_filters) {
         crate::service::filters::apply(app, v, context, &mut items).await?;
     }
     Ok(paged(app, path, &items, &cursors))
@@ -50,9 +64,15 @@ async fn home(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:statuses")?;
-    let rows = crate::service::statuses::home_timeline(&app, me, p.page(20, 40)).await?;
-    let rows = without_hidden_authors(&app, me, rows).await?;
-    timeline(&app, Some(me), "home", "/api/v1/timelines/home", rows, None).await
+    let ctx = app
+        .store()
+        .viewer_context(me, Some(app.config().fanout_threshold))
+        .await?;
+    let rows = crate::service::statuses::home_timeline(&app, me, &ctx.big_followed, p.page(20, 40))
+        .await?;
+    let rows = without_hidden_authors(&app, &ctx.hidden, rows).await?;
+    let path = "/api/v1/timelines/home";
+    timeline_with(&app, Some(me), ctx.has_filters, "home", path, rows, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,11 +105,12 @@ async fn public_page(
     path: &str,
     rows: Vec<DbStatus>,
 ) -> Result<Response, ApiError> {
-    let rows = match viewer {
-        Some(v) => without_hidden_authors(app, v, visible(app, viewer, rows).await?).await?,
-        None => rows,
+    let Some(v) = viewer else {
+        return timeline(app, None, "public", path, rows, None).await;
     };
-    timeline(app, viewer, "public", path, rows, None).await
+    let ctx = app.store().viewer_context(v, None).await?;
+    let rows = without_hidden_authors(app, &ctx.hidden, visible(app, viewer, rows).await?).await?;
+    timeline_with(app, viewer, ctx.has_filters, "public", path, rows, None).await
 }
 
 async fn public(
