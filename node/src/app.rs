@@ -39,6 +39,8 @@ struct Inner {
     rate_limiter: crate::http::rate_limit::RateLimiter,
     /// The one outbound HTTP client (SSRF-safe).
     fetcher: starling_federation::fetch::Fetcher,
+    /// Deliveries in flight from this process, per host and in all.
+    delivery_slots: Arc<crate::queue::slots::DeliverySlots>,
 }
 
 impl App {
@@ -76,8 +78,10 @@ impl App {
             &user_agent,
         )
         .map_err(|e| Internal::Crypto(format!("cannot build the HTTP client: {e}")))?;
+        let delivery_slots = crate::queue::slots::DeliverySlots::new(config.delivery.per_host);
         Ok(App {
             inner: Arc::new(Inner {
+                delivery_slots,
                 config,
                 urls,
                 store,
@@ -123,6 +127,11 @@ impl App {
     /// The outbound HTTP client.
     pub fn fetcher(&self) -> &starling_federation::fetch::Fetcher {
         &self.inner.fetcher
+    }
+
+    /// Deliveries in flight from this process.
+    pub fn delivery_slots(&self) -> &Arc<crate::queue::slots::DeliverySlots> {
+        &self.inner.delivery_slots
     }
 
     /// The client API's rate-limit counters.

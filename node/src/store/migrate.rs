@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_inbox.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_inbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "delivery",
+        sqlite: include_str!("../../../migrations/sqlite/0004_delivery.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_delivery.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.
