@@ -8,6 +8,7 @@
 mod support;
 
 mod cli;
+mod delivery;
 mod discovery;
 mod federation;
 mod inbox;
