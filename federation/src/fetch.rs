@@ -99,7 +99,8 @@ pub enum FetchError {
 pub struct Posted {
     /// The status code.
     pub status: u16,
-    /// `Retry-After` in seconds, when given as a number.
+    /// `Retry-After` in seconds from now, given either as a number or as an
+    /// HTTP-date (a date in the past is 0).
     pub retry_after: Option<u64>,
 }
 
@@ -323,7 +324,7 @@ impl Fetcher {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         let mut read = 0usize;
         while let Ok(Some(chunk)) = response.chunk().await {
             read += chunk.len();
@@ -371,6 +372,21 @@ impl Fetcher {
     }
 }
 
+/// Reads a `Retry-After` value (RFC 9110 §10.2.3): delay-seconds or an
+/// HTTP-date, as seconds after `now`. Anything else is ignored.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    // A date in the past means "now"; round up so we never retry early.
+    Some(match at.duration_since(now) {
+        Ok(d) => d.as_secs() + u64::from(d.subsec_nanos() > 0),
+        Err(_) => 0,
+    })
+}
+
 fn transport(url: &str, e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         return FetchError::Timeout {
@@ -393,5 +409,25 @@ fn transport(url: &str, e: reqwest::Error) -> FetchError {
     FetchError::Transport {
         url: url.to_owned(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::parse_retry_after;
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(0));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&later, now), Some(90));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&earlier, now), Some(0));
+        assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

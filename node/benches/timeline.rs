@@ -251,6 +251,7 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         registrations_open: false,
         rate_limits: false,
         fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
+        delivery: Default::default(),
     };
     let app = App::build(config).await.expect("node");
     let viewer = create_local_user(

@@ -41,6 +41,8 @@ struct Inner {
     fetcher: starling_federation::fetch::Fetcher,
     /// Rendered entities, checked against row versions on every use.
     caches: crate::service::cache::Caches,
+    /// Deliveries in flight from this process, per host and in all.
+    delivery_slots: Arc<crate::queue::slots::DeliverySlots>,
 }
 
 impl App {
@@ -78,8 +80,10 @@ impl App {
             &user_agent,
         )
         .map_err(|e| Internal::Crypto(format!("cannot build the HTTP client: {e}")))?;
+        let delivery_slots = crate::queue::slots::DeliverySlots::new(config.delivery.per_host);
         Ok(App {
             inner: Arc::new(Inner {
+                delivery_slots,
                 config,
                 urls,
                 store,
@@ -131,6 +135,11 @@ impl App {
     /// The outbound HTTP client.
     pub fn fetcher(&self) -> &starling_federation::fetch::Fetcher {
         &self.inner.fetcher
+    }
+
+    /// Deliveries in flight from this process.
+    pub fn delivery_slots(&self) -> &Arc<crate::queue::slots::DeliverySlots> {
+        &self.inner.delivery_slots
     }
 
     /// The client API's rate-limit counters.

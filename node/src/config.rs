@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -28,6 +29,40 @@ pub struct Config {
     /// Authors with more local followers than this are not fanned out on
     /// write; home timelines merge their posts in at read time.
     pub fanout_threshold: i64,
+    /// Outgoing delivery: per-host concurrency and the dead-host breaker.
+    pub delivery: DeliveryConfig,
+}
+
+/// How deliveries to other servers are paced (FEDERATION.md "Delivery").
+/// Only `per_host` is a configuration key; the rest are fixed in production
+/// and shortened by tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    /// Deliveries in flight to one host from one process, at most
+    /// (`delivery_per_host`).
+    pub per_host: usize,
+    /// The breaker trips after at least this many consecutive failed
+    /// deliveries to a host…
+    pub breaker_failures: i64,
+    /// …that have gone on for at least this long.
+    pub breaker_window: Duration,
+    /// An unavailable host is skipped this long, then one delivery goes
+    /// through as a probe.
+    pub probe_interval: Duration,
+}
+
+/// Deliveries in flight to one host from one process, by default.
+pub const DEFAULT_DELIVERY_PER_HOST: usize = 4;
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            per_host: DEFAULT_DELIVERY_PER_HOST,
+            breaker_failures: 10,
+            breaker_window: Duration::from_secs(60 * 60),
+            probe_interval: Duration::from_secs(10 * 60),
+        }
+    }
 }
 
 /// A parsed `database_url`.
@@ -92,6 +127,7 @@ struct FileConfig {
     registrations_open: Option<bool>,
     rate_limits: Option<bool>,
     fanout_threshold: Option<i64>,
+    delivery_per_host: Option<i64>,
 }
 
 /// Above this many local followers an author's posts are merged into home
@@ -166,6 +202,20 @@ impl Config {
             })?,
             None => file.fanout_threshold.unwrap_or(DEFAULT_FANOUT_THRESHOLD),
         };
+        let per_host = match pick(
+            "STARLING_DELIVERY_PER_HOST",
+            file.delivery_per_host.map(|n| n.to_string()),
+            "delivery_per_host",
+        ) {
+            Some((key, v)) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new(key, format!("{v:?} is not a number from 1 to 1000"))
+                })?,
+            None => DEFAULT_DELIVERY_PER_HOST,
+        };
         Ok(Config {
             domain,
             bind,
@@ -174,6 +224,10 @@ impl Config {
             registrations_open,
             rate_limits,
             fanout_threshold,
+            delivery: DeliveryConfig {
+                per_host,
+                ..DeliveryConfig::default()
+            },
         })
     }
 
@@ -266,6 +320,8 @@ mod tests {
         assert_eq!(c.database, DatabaseUrl::Sqlite(DEFAULT_SQLITE_PATH.into()));
         assert!(c.dev);
         assert_eq!(c.base_url(), "http://localhost:8080");
+        assert_eq!(c.delivery, DeliveryConfig::default());
+        assert_eq!(c.delivery.per_host, 4);
     }
 
     #[test]
@@ -291,6 +347,8 @@ mod tests {
             ("STARLING_DEV", "maybe"),
             ("STARLING_FANOUT_THRESHOLD", "lots"),
             ("STARLING_RATE_LIMITS", "sometimes"),
+            ("STARLING_DELIVERY_PER_HOST", "0"),
+            ("STARLING_DELIVERY_PER_HOST", "many"),
         ] {
             let err = load_env(&[(key, value)]).expect_err(value);
             assert_eq!(err.key, key, "{value}");
@@ -323,6 +381,14 @@ mod tests {
             c.database,
             DatabaseUrl::Postgres("postgres://db/starling".into())
         );
+        std::fs::write(&path, "delivery_per_host = 2\n").unwrap();
+        let c = Config::load(Some(&path), |_| None).unwrap();
+        assert_eq!(c.delivery.per_host, 2);
+        let c = Config::load(Some(&path), |k| {
+            (k == "STARLING_DELIVERY_PER_HOST").then(|| "8".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.delivery.per_host, 8);
 
         std::fs::write(&path, "domian = \"typo.example\"\n").unwrap();
         let err = Config::load(Some(&path), |_| None).unwrap_err();

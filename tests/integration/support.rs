@@ -203,6 +203,7 @@ impl TestNode {
             registrations_open: false,
             rate_limits: true,
             fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
+            delivery: Default::default(),
         };
         tweak(&mut config);
         let app = App::build(config).await.expect("node starts");

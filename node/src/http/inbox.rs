@@ -5,7 +5,8 @@
 //! (Host, coverage, Date window, Digest = body) run before any key fetch; a
 //! request that fails anything gets 401 (400 for a malformed body) and leaves
 //! no trace. Only then is the activity id recorded (the dedupe) together with
-//! its `inbox` job, in one transaction.
+//! its `inbox` job, in one transaction, and the sender's host counted as up
+//! for delivery (`service::deliver::host_alive`).
 
 use std::time::SystemTime;
 
@@ -129,6 +130,12 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
     let activity_host = authority_of(activity_id);
     if activity_host.is_none() || activity_host != authority_of(&actor) {
         return unauthorized("the activity id is not on the actor's server");
+    }
+    // A host that signs requests to us is up: deliveries parked for it resume.
+    if let Some(host) = &activity_host
+        && let Err(e) = crate::service::deliver::host_alive(app, host).await
+    {
+        tracing::warn!(%host, error = %crate::error::chain(&e), "could not mark a host available");
     }
     let body_text = String::from_utf8_lossy(body);
     match app

@@ -4,6 +4,15 @@
 //!
 //! Kinds: `fanout` (a new status to local home feeds), `inbox` (apply a
 //! verified incoming activity), `deliver` (sign and POST one activity).
+//!
+//! `fanout` and `inbox` jobs run one after another in the worker. `deliver`
+//! jobs run concurrently, each in its own task holding a [`slots::Slot`]:
+//! at most `delivery_per_host` per host, [`slots::TOTAL_IN_FLIGHT`] in all.
+//! A delivery whose host is at its cap is handed back unclaimed, and the
+//! claim skips that host until a slot frees, so a slow host never delays
+//! deliveries to others.
+
+pub mod slots;
 
 use std::time::Duration;
 
@@ -22,6 +31,30 @@ const BATCH: i64 = 32;
 const TRIM_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Give up after this many attempts (about three days with the backoff below).
 pub const MAX_ATTEMPTS: i64 = 16;
+/// Deliveries parked for an unavailable host are dropped after this long
+/// (about as long as their retries would have lasted).
+const PARKED_MAX_MS: i64 = 3 * 24 * 60 * 60 * 1000;
+/// How long a stopping worker waits for deliveries in flight (the fetcher's
+/// deadline is 10 s).
+const STOP_WAIT: Duration = Duration::from_secs(15);
+
+/// How a job ended, when it did not fail outright.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished (or refused for good): remove it.
+    Done,
+    /// Failed in a way worth retrying; not before `not_before` (ms) when the
+    /// other side said when (`Retry-After`), else with the usual backoff.
+    Retry {
+        /// What went wrong.
+        error: String,
+        /// The earliest time to try again, if the receiver named one.
+        not_before: Option<i64>,
+    },
+    /// Not attempted (its host became unavailable after the claim): hand it
+    /// back without counting an attempt.
+    Parked,
+}
 
 #[derive(Debug, Deserialize)]
 struct InboxJob {
@@ -33,47 +66,93 @@ struct FanoutJob {
     status_id: i64,
 }
 
-/// Runs one job.
-async fn run(app: &App, job: &DbJob) -> Result<(), Internal> {
+/// Runs one job in the worker's own task.
+async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
     match job.kind.as_str() {
         "fanout" => {
             let args: FanoutJob = serde_json::from_str(&job.payload)
                 .map_err(|e| Internal::Job(format!("bad fanout payload: {e}")))?;
-            crate::service::statuses::fan_out(app, args.status_id).await
+            crate::service::statuses::fan_out(app, args.status_id).await?;
+            Ok(Outcome::Done)
         }
         "inbox" => {
             let args: InboxJob = serde_json::from_str(&job.payload)
                 .map_err(|e| Internal::Job(format!("bad inbox payload: {e}")))?;
-            crate::service::inbound::run(app, args.inbox_activity).await
+            crate::service::inbound::run(app, args.inbox_activity).await?;
+            Ok(Outcome::Done)
         }
         "deliver" => crate::service::deliver::run(app, &job.payload).await,
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
-            Ok(())
+            Ok(Outcome::Done)
         }
     }
 }
 
-/// Claims and runs one batch. Returns how many jobs were claimed.
+/// Claims and runs one batch: other jobs in turn, deliveries started in
+/// tasks of their own. Returns how many jobs were claimed.
 pub async fn step(app: &App) -> Result<usize, Internal> {
-    let jobs = app.store().claim_jobs(BATCH, LEASE_MS).await?;
-    for job in &jobs {
-        match run(app, job).await {
-            Ok(()) => app.store().complete_job(job.id).await?,
-            Err(e) if job.attempts >= MAX_ATTEMPTS => {
-                tracing::error!(id = job.id, kind = %job.kind, error = %chain(&e), "job failed for good");
-                app.store().complete_job(job.id).await?;
-            }
-            Err(e) => {
-                let delay = backoff_ms(job.attempts);
-                tracing::warn!(id = job.id, kind = %job.kind, error = %chain(&e), delay_ms = delay, "job failed; will retry");
-                app.store()
-                    .retry_job(job.id, now_ms() + delay, &chain(&e))
-                    .await?;
-            }
+    let busy = app.delivery_slots().busy_hosts();
+    let jobs = app.store().claim_jobs(BATCH, LEASE_MS, &busy).await?;
+    let claimed = jobs.len();
+    for job in jobs {
+        if job.kind == "deliver" {
+            start_delivery(app, job).await?;
+        } else {
+            let result = run(app, &job).await;
+            settle(app, &job, result).await?;
         }
     }
-    Ok(jobs.len())
+    Ok(claimed)
+}
+
+/// Starts a delivery in its own task if its host has a free slot, or hands
+/// the job back.
+async fn start_delivery(app: &App, job: DbJob) -> Result<(), Internal> {
+    let host = job
+        .host
+        .clone()
+        .or_else(|| crate::service::deliver::host_of(&job.payload));
+    let Some(host) = host else {
+        // Unreadable: let the delivery itself fail and be retried or dropped.
+        let result = run(app, &job).await;
+        return settle(app, &job, result).await;
+    };
+    let Some(slot) = app.delivery_slots().take(&host).await else {
+        app.store().release_job(job.id, Some(&host)).await?;
+        return Ok(());
+    };
+    let app = app.clone();
+    tokio::spawn(async move {
+        let result = crate::service::deliver::run(&app, &job.payload).await;
+        if let Err(e) = settle(&app, &job, result).await {
+            // The lease expires and the job comes back.
+            tracing::error!(id = job.id, error = %chain(&e), "recording a delivery's end failed");
+        }
+        drop(slot);
+        // The claim skipped this host while it was busy; look again.
+        app.job_signal().notify_one();
+    });
+    Ok(())
+}
+
+/// Records how a claimed job ended.
+async fn settle(app: &App, job: &DbJob, result: Result<Outcome, Internal>) -> Result<(), Internal> {
+    let (error, not_before) = match result {
+        Ok(Outcome::Done) => return Ok(app.store().complete_job(job.id).await?),
+        Ok(Outcome::Parked) => return Ok(app.store().release_job(job.id, None).await?),
+        Ok(Outcome::Retry { error, not_before }) => (error, not_before),
+        Err(e) => (chain(&e), None),
+    };
+    if job.attempts >= MAX_ATTEMPTS {
+        tracing::error!(id = job.id, kind = %job.kind, %error, "job failed for good");
+        app.store().complete_job(job.id).await?;
+        return Ok(());
+    }
+    let run_at = not_before.unwrap_or_else(|| now_ms() + backoff_ms(job.attempts));
+    tracing::warn!(id = job.id, kind = %job.kind, %error, delay_ms = run_at - now_ms(), "job failed; will retry");
+    app.store().retry_job(job.id, run_at, &error).await?;
+    Ok(())
 }
 
 /// Exponential backoff with jitter: ~(attempt^4 + 15) seconds, like Mastodon's
@@ -103,10 +182,16 @@ pub async fn drain(app: &App) -> Result<(), Internal> {
     }
 }
 
-/// The worker loop: runs until `shutdown` fires. Wakes when a job is enqueued
-/// in this process, and polls every second for jobs from other processes or
-/// retries coming due.
-pub async fn work(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// The worker loop: runs until `shutdown` fires, then waits (briefly) for
+/// the deliveries in flight. Wakes when a job is enqueued in this process or
+/// a delivery slot frees, and polls every second for jobs from other
+/// processes or retries coming due.
+pub async fn work(app: App, shutdown: tokio::sync::watch::Receiver<bool>) {
+    work_until(&app, shutdown).await;
+    app.delivery_slots().idle(STOP_WAIT).await;
+}
+
+async fn work_until(app: &App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut next_trim = tokio::time::Instant::now() + TRIM_EVERY;
     loop {
         if *shutdown.borrow() {
@@ -119,8 +204,19 @@ pub async fn work(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %chain(&e), "trimming home feeds failed"),
             }
+            match app
+                .store()
+                .expire_parked_deliveries(now_ms() - PARKED_MAX_MS)
+                .await
+            {
+                Ok(n) if n > 0 => {
+                    tracing::warn!(jobs = n, "dropped deliveries to hosts unavailable for days");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %chain(&e), "expiring parked deliveries failed"),
+            }
         }
-        let busy = match step(&app).await {
+        let busy = match step(app).await {
             Ok(n) => n > 0,
             Err(e) => {
                 tracing::error!(error = %chain(&e), "queue step failed");

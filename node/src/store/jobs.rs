@@ -1,10 +1,21 @@
 //! The durable job queue's table. A job is claimed by leasing it
 //! (`locked_until`); finished jobs are deleted; failed ones are rescheduled.
 //! A crashed worker's leases simply expire, so nothing is lost.
+//!
+//! `deliver` jobs carry their target `host`: the claim skips jobs for hosts
+//! the breaker marked unavailable ([`super::hosts`]) and for hosts the caller
+//! names (those already at their concurrency cap in this process), so neither
+//! a dead host nor a slow one holds up the queue behind it.
 
 use sqlx::Row;
 
+use super::sql::Sql;
 use super::{Backend, Store, StoreError, now_ms};
+
+/// Opens "the job's host is not unavailable at …"; the caller binds the
+/// time and closes both parentheses.
+const HOST_AVAILABLE: &str =
+    "(host IS NULL OR host NOT IN (SELECT domain FROM hosts WHERE unavailable_until > ";
 
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +28,9 @@ pub struct DbJob {
     pub payload: String,
     /// How many times it has been claimed, this time included.
     pub attempts: i64,
+    /// The host a `deliver` job POSTs to (None for other kinds, and for
+    /// deliveries queued before hosts were recorded).
+    pub host: Option<String>,
 }
 
 /// Inserts a job inside an open transaction.
@@ -54,28 +68,42 @@ impl Store {
         Ok(())
     }
 
-    /// Leases up to `limit` due jobs for `lease_ms`. On PostgreSQL concurrent
-    /// claimers skip each other's rows (`FOR UPDATE SKIP LOCKED`).
-    pub async fn claim_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<DbJob>, StoreError> {
+    /// Leases up to `limit` due jobs for `lease_ms`, skipping deliveries to
+    /// unavailable hosts and to the hosts in `skip_hosts`. On PostgreSQL
+    /// concurrent claimers skip each other's rows (`FOR UPDATE SKIP LOCKED`).
+    pub async fn claim_jobs(
+        &self,
+        limit: i64,
+        lease_ms: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<DbJob>, StoreError> {
         let now = now_ms();
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM jobs WHERE run_at <= $2 AND locked_until < $2 ORDER BY run_at, id LIMIT $3) \
-                 RETURNING id, kind, payload, attempts"
-            }
-            Backend::Postgres => {
-                "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM jobs WHERE run_at <= $2 AND locked_until < $2 ORDER BY run_at, id LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts"
-            }
-        };
-        let rows = sqlx::query(sql)
-            .bind(now + lease_ms)
+        let mut sql = Sql::new("UPDATE jobs SET locked_until = ");
+        sql.bind(now + lease_ms)
+            .push(", attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE run_at <= ")
             .bind(now)
-            .bind(limit)
-            .fetch_all(&self.write)
-            .await?;
+            .push(" AND locked_until < ")
+            .bind(now)
+            .push(" AND ")
+            .push(HOST_AVAILABLE)
+            .bind(now)
+            .push("))");
+        if !skip_hosts.is_empty() {
+            sql.push(" AND (host IS NULL OR host NOT IN (");
+            for (i, host) in skip_hosts.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(host.as_str());
+            }
+            sql.push("))");
+        }
+        sql.push(" ORDER BY run_at, id LIMIT ").bind(limit);
+        if self.backend == Backend::Postgres {
+            sql.push(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.push(") RETURNING id, kind, payload, attempts, host");
+        let rows = sql.query().fetch_all(&self.write).await?;
         rows.iter()
             .map(|r| {
                 Ok(DbJob {
@@ -83,9 +111,60 @@ impl Store {
                     kind: r.try_get("kind")?,
                     payload: r.try_get("payload")?,
                     attempts: r.try_get("attempts")?,
+                    host: r.try_get("host")?,
                 })
             })
             .collect()
+    }
+
+    /// Enqueues a `deliver` job to `host`, to run at `run_at` (ms).
+    pub async fn enqueue_delivery(
+        &self,
+        id: i64,
+        payload: &str,
+        host: &str,
+        run_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, run_at, created_at, host) \
+             VALUES ($1, 'deliver', $2, $3, $3, $4)",
+        )
+        .bind(id)
+        .bind(payload)
+        .bind(run_at)
+        .bind(host)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Hands a claimed job back untouched: unleased, due as before, and this
+    /// claim not counted as an attempt (it was not tried). Records `host`
+    /// for a delivery queued without one.
+    pub async fn release_job(&self, id: i64, host: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET locked_until = 0, attempts = attempts - 1, \
+             host = coalesce(host, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(host)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes deliveries created before `before` (ms) that wait for a host
+    /// still unavailable: they have waited as long as retries would have.
+    /// Returns how many.
+    pub async fn expire_parked_deliveries(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE kind = 'deliver' AND created_at < $1 AND host IN \
+             (SELECT domain FROM hosts WHERE unavailable_until IS NOT NULL)",
+        )
+        .bind(before)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Removes a finished job.
@@ -108,12 +187,17 @@ impl Store {
         Ok(())
     }
 
-    /// How many jobs are due now, running ones included.
+    /// How many jobs are due now, running ones included; deliveries parked
+    /// for an unavailable host are not.
     pub async fn due_jobs(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT count(*) FROM jobs WHERE run_at <= $1")
-            .bind(now_ms())
-            .fetch_one(&self.write)
-            .await?;
+        let now = now_ms();
+        let mut sql = Sql::new("SELECT count(*) FROM jobs WHERE run_at <= ");
+        sql.bind(now)
+            .push(" AND ")
+            .push(HOST_AVAILABLE)
+            .bind(now)
+            .push("))");
+        let row = sql.query().fetch_one(&self.write).await?;
         Ok(row.try_get(0)?)
     }
 }

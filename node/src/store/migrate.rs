@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0003_inbox.sql"),
     },
     Migration {
+        version: 4,
+        name: "delivery",
+        sqlite: include_str!("../../../migrations/sqlite/0004_delivery.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_delivery.sql"),
+    },
+    Migration {
         version: 6,
         name: "entity_versions",
         sqlite: include_str!("../../../migrations/sqlite/0006_entity_versions.sql"),

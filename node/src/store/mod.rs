@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod feeds;
 pub mod filters;
+pub mod hosts;
 pub mod instance;
 pub mod jobs;
 pub mod lists;

@@ -1,0 +1,125 @@
+//! Delivery slots: how many deliveries this process has in flight, per host
+//! and in all. A delivery runs only while it holds a [`Slot`]; the worker
+//! keeps claiming other jobs meanwhile, so a slow or dead host ties up its
+//! own few slots and nothing else.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Deliveries in flight in one process, all hosts together. Enough to keep
+/// hundreds of hosts busy; bounded so a burst cannot open unbounded sockets.
+pub const TOTAL_IN_FLIGHT: usize = 64;
+
+/// The in-flight counts of one process.
+#[derive(Debug)]
+pub struct DeliverySlots {
+    /// Deliveries in flight per host; hosts with none are absent.
+    per_host: Mutex<HashMap<String, usize>>,
+    /// The most deliveries one host may have in flight.
+    cap: usize,
+    /// Permits for all deliveries in flight ([`TOTAL_IN_FLIGHT`]).
+    total: Arc<Semaphore>,
+}
+
+/// The right to run one delivery to one host; given back when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    slots: Arc<DeliverySlots>,
+    host: String,
+    _total: OwnedSemaphorePermit,
+}
+
+impl DeliverySlots {
+    /// Slots for at most `per_host` deliveries to one host at a time.
+    pub fn new(per_host: usize) -> Arc<DeliverySlots> {
+        Arc::new(DeliverySlots {
+            per_host: Mutex::new(HashMap::new()),
+            cap: per_host.max(1),
+            total: Arc::new(Semaphore::new(TOTAL_IN_FLIGHT)),
+        })
+    }
+
+    fn counts(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        // The map stays consistent even if a holder panicked: every change is
+        // one insert or remove.
+        self.per_host.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hosts that have all their slots in use now.
+    pub fn busy_hosts(&self) -> Vec<String> {
+        self.counts()
+            .iter()
+            .filter(|(_, n)| **n >= self.cap)
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+
+    /// A slot for `host`, or None when the host already has `per_host`
+    /// deliveries in flight. Waits only for the process-wide limit.
+    pub async fn take(self: &Arc<Self>, host: &str) -> Option<Slot> {
+        {
+            let mut counts = self.counts();
+            let n = counts.entry(host.to_owned()).or_insert(0);
+            if *n >= self.cap {
+                return None;
+            }
+            *n += 1;
+        }
+        let slot = |permit| Slot {
+            slots: self.clone(),
+            host: host.to_owned(),
+            _total: permit,
+        };
+        match self.total.clone().acquire_owned().await {
+            Ok(permit) => Some(slot(permit)),
+            // The semaphore is never closed; give the host slot back anyway.
+            Err(_) => {
+                self.give_back(host);
+                None
+            }
+        }
+    }
+
+    fn give_back(&self, host: &str) {
+        let mut counts = self.counts();
+        if let Some(n) = counts.get_mut(host) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(host);
+            }
+        }
+    }
+
+    /// Waits until no delivery is in flight, or `limit` has passed.
+    pub async fn idle(&self, limit: Duration) {
+        let all = u32::try_from(TOTAL_IN_FLIGHT).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(limit, self.total.acquire_many(all)).await;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.give_back(&self.host);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_host_gets_at_most_its_cap_and_others_are_unaffected() {
+        let slots = DeliverySlots::new(2);
+        let a1 = slots.take("a.example").await.expect("first");
+        let _a2 = slots.take("a.example").await.expect("second");
+        assert!(slots.take("a.example").await.is_none(), "over the cap");
+        assert_eq!(slots.busy_hosts(), vec!["a.example".to_owned()]);
+        let _b = slots.take("b.example").await.expect("another host");
+        drop(a1);
+        assert!(slots.busy_hosts().is_empty());
+        assert!(slots.take("a.example").await.is_some(), "a slot came back");
+    }
+}
