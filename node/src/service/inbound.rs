@@ -247,9 +247,9 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
             .or(local_status(app, uri).await?),
         None => None,
     };
-    let text =
-        crate::service::activities::html_to_text(note["content"].as_str().unwrap_or_default());
-    let content = crate::service::present::render_plain(app, &text);
+    let html = note["content"].as_str().unwrap_or_default();
+    let text = crate::service::activities::html_to_text(html);
+    let content = crate::service::sanitize::remote_html(html);
     let now = crate::store::now_ms();
     let status = crate::store::statuses::DbStatus {
         id: app.ids().next(),
@@ -475,9 +475,9 @@ async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     if status.account_id != author.account_id {
         return Ok(());
     }
-    let text =
-        crate::service::activities::html_to_text(object["content"].as_str().unwrap_or_default());
-    let content = crate::service::present::render_plain(app, &text);
+    let html = object["content"].as_str().unwrap_or_default();
+    let text = crate::service::activities::html_to_text(html);
+    let content = crate::service::sanitize::remote_html(html);
     let spoiler = object["summary"].as_str().unwrap_or_default();
     let sensitive = object["sensitive"].as_bool().unwrap_or(false);
     app.store()

@@ -44,3 +44,4 @@ pub mod activities;
 pub mod deliver;
 pub mod inbound;
 pub mod remote;
+pub mod sanitize;
