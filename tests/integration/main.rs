@@ -10,6 +10,7 @@ mod support;
 mod cli;
 mod discovery;
 mod federation;
+mod federation_people;
 mod inbox;
 mod instance_api;
 mod lists_filters;

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod filters;
 pub mod follows;
 pub mod oauth;
+pub mod people;
 pub mod present;
 pub mod statuses;
 pub mod visibility;

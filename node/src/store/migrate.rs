@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_inbox.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_inbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "people",
+        sqlite: include_str!("../../../migrations/sqlite/0005_people.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_people.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.
