@@ -57,6 +57,13 @@ enum AdminCommand {
     },
     /// List local users.
     ListUsers,
+    /// Delete a local user: `Delete` goes to the servers of its followers and
+    /// of those it follows (sent by the running server's queue), then its
+    /// posts, follows and sign-in data are removed. The username stays taken.
+    DeleteUser {
+        /// The user's username.
+        username: String,
+    },
 }
 
 /// Parses arguments, runs the command, and maps failure to an exit code.
@@ -183,6 +190,19 @@ async fn admin(app: &App, command: AdminCommand) -> Result<(), String> {
                 user.account.username,
                 user.email,
                 app.urls().actor(&user.account.username)
+            );
+            Ok(())
+        }
+        AdminCommand::DeleteUser { username } => {
+            use crate::service::ServiceError;
+            let told = crate::service::people::delete_local_user(app, &username)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Internal(e) => chain(&e),
+                    other => other.to_string(),
+                })?;
+            println!(
+                "deleted user {username}; {told} remote inbox(es) will be told by the server's queue"
             );
             Ok(())
         }

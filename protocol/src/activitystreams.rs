@@ -83,6 +83,21 @@ pub struct Actor {
     /// Header image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// Profile fields, as Mastodon's `PropertyValue`s.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment: Vec<PropertyValue>,
+}
+
+/// A profile field (`schema:PropertyValue`, as Mastodon writes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyValue {
+    /// Always `PropertyValue`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The label, plain text.
+    pub name: String,
+    /// The value, HTML.
+    pub value: String,
 }
 
 /// The `endpoints` object of an [`Actor`].

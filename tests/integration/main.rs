@@ -12,6 +12,7 @@ mod cli;
 mod delivery;
 mod discovery;
 mod federation;
+mod federation_people;
 mod inbox;
 mod instance_api;
 mod lists_filters;

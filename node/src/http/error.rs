@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 410: it existed and was deleted.
+    #[error("{0}")]
+    Gone(String),
     /// 413: the body is over the limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -72,6 +75,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            ApiError::Gone(m) => (StatusCode::GONE, m.clone()),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
             ApiError::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),

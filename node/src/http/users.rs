@@ -6,10 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use starling_protocol::activitystreams::{
-    Actor, Endpoints, OrderedCollection, PublicKey, actor_context,
-};
-use starling_protocol::datetime::iso8601_seconds;
+use starling_protocol::activitystreams::{Actor, OrderedCollection};
 
 use super::error::ApiError;
 use crate::app::App;
@@ -26,12 +23,16 @@ pub fn routes() -> Router<App> {
         .route("/@{name}", get(profile_page))
 }
 
-/// Loads a local account by username or answers 404.
+/// Loads a local account by username, or answers 410 for a deleted one
+/// (so other servers drop it) and 404 for one that never was.
 async fn local_account(app: &App, name: &str) -> Result<DbAccount, ApiError> {
-    app.store()
-        .local_account_by_username(name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user {name} here")))
+    if let Some(account) = app.store().local_account_by_username(name).await? {
+        return Ok(account);
+    }
+    if app.store().local_account_deleted(name).await? {
+        return Err(ApiError::Gone(format!("user {name} was deleted")));
+    }
+    Err(ApiError::NotFound(format!("no user {name} here")))
 }
 
 /// `GET /users/:name`: the `Person` for ActivityPub clients, the profile page
@@ -50,50 +51,9 @@ async fn actor(
 
 /// The ActivityPub actor document of a local account.
 pub async fn actor_document(app: &App, account: &DbAccount) -> Result<Actor, ApiError> {
-    let keys = app
-        .store()
-        .account_keys(account.id)
+    crate::service::people::actor_document(app, account)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no key for {}", account.username)))?;
-    let urls = app.urls();
-    let name = &account.username;
-    let id = urls.actor(name);
-    Ok(Actor {
-        context: actor_context(),
-        id: id.clone(),
-        kind: if account.bot { "Service" } else { "Person" }.into(),
-        preferred_username: name.clone(),
-        name: account.display_name.clone(),
-        summary: account.note.clone(),
-        url: urls.profile(name),
-        published: iso8601_seconds(account.created_at),
-        inbox: urls.actor_part(name, "inbox"),
-        outbox: urls.actor_part(name, "outbox"),
-        followers: urls.actor_part(name, "followers"),
-        following: urls.actor_part(name, "following"),
-        featured: Some(urls.actor_part(name, "collections/featured")),
-        endpoints: Endpoints {
-            shared_inbox: Some(urls.shared_inbox()),
-        },
-        manually_approves_followers: account.locked,
-        discoverable: account.discoverable,
-        indexable: account.discoverable,
-        public_key: PublicKey {
-            id: urls.actor_key(name),
-            owner: id,
-            public_key_pem: keys.public_key_pem,
-        },
-        icon: account.avatar_url.clone().map(image),
-        image: account.header_url.clone().map(image),
-    })
-}
-
-fn image(url: String) -> starling_protocol::activitystreams::Image {
-    starling_protocol::activitystreams::Image {
-        kind: "Image".into(),
-        media_type: None,
-        url,
-    }
+        .ok_or_else(|| ApiError::NotFound(format!("no key for {}", account.username)))
 }
 
 async fn outbox(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {

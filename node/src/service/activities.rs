@@ -146,9 +146,9 @@ pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal
 }
 
 /// Plain text of remote HTML: tags dropped, paragraphs and breaks kept as
-/// newlines, the five basic entities decoded. The result is rendered by our
-/// own formatter, so nothing of the sender's markup survives (an allowlist
-/// sanitiser that keeps their links comes with the rest of issue 4).
+/// newlines, the five basic entities decoded. Kept as a remote status's
+/// `text`; what is shown (`content`) is the HTML through
+/// [`super::sanitize::remote_html`].
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;

@@ -6,6 +6,7 @@ use starling_protocol::activitystreams::AS_CONTEXT;
 use super::ServiceError;
 use super::statuses::notify_once;
 use crate::app::App;
+use crate::error::Internal;
 use crate::store::social::Relation;
 
 /// A local account's actor URL.
@@ -157,17 +158,70 @@ pub async fn reject(app: &App, account: i64, requester: i64) -> Result<(), Servi
     Ok(())
 }
 
-/// Blocks `target`: follows both ways end.
+/// Blocks `target`: follows both ways end. A remote target's server is
+/// told with `Block` (it ends the follows on its side too).
 pub async fn block(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
     if account == target {
         return Err(not_allowed());
     }
-    app.store()
+    let new = apply_block(app, account, target).await?;
+    if new && let Some((uri, inboxes)) = app.store().remote_inboxes(target).await? {
+        let me = local_actor(app, account).await?;
+        crate::service::deliver::enqueue(
+            app,
+            account,
+            &inboxes.inbox_url,
+            &block_activity(&me, &uri, target),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `Block` of `target` (actor `uri`) by `me`. Its id is stable, so the
+/// `Undo` can name it.
+fn block_activity(me: &str, uri: &str, target: i64) -> serde_json::Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{me}#blocks/{target}"),
+        "type": "Block",
+        "actor": me,
+        "object": uri,
+    })
+}
+
+/// Records that `account` blocks `target`, ends follows both ways and takes
+/// each one's posts out of the other's home feed. Returns whether the block
+/// is new.
+pub async fn apply_block(app: &App, account: i64, target: i64) -> Result<bool, Internal> {
+    let new = app
+        .store()
         .relate(Relation::Block, app.ids().next(), account, target)
         .await?;
     app.store().sever(account, target).await?;
     app.store().unmerge_home(account, target).await?;
     app.store().unmerge_home(target, account).await?;
+    Ok(new)
+}
+
+/// Unblocks `target`; a remote target's server gets `Undo(Block)`.
+pub async fn unblock(app: &App, account: i64, target: i64) -> Result<(), ServiceError> {
+    if app
+        .store()
+        .unrelate(Relation::Block, account, target)
+        .await?
+        && let Some((uri, inboxes)) = app.store().remote_inboxes(target).await?
+    {
+        let me = local_actor(app, account).await?;
+        let undo = json!({
+            "@context": AS_CONTEXT,
+            "id": format!("{me}#blocks/{target}/undo/{}", app.ids().next()),
+            "type": "Undo",
+            "actor": me,
+            "object": block_activity(&me, &uri, target),
+        });
+        crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &undo).await?;
+    }
     Ok(())
 }
 

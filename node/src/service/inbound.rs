@@ -1,9 +1,9 @@
 //! Applying verified inbound activities (the `inbox` job). The inbox already
 //! proved who sent each one; this decides what it means.
 //!
-//! Handled so far: `Follow` of a local account (a follow, or a request for a
-//! locked account, answered with `Accept` when it takes effect) and
-//! `Undo(Follow)`. Everything else is kept in `inbox_activities` and ignored.
+//! Follows, notes, likes and boosts are handled here; what concerns whole
+//! accounts (`Update`/`Delete` of an actor, `Block`) in `service::people`.
+//! Everything else is kept in `inbox_activities` and ignored.
 
 use serde_json::{Value, json};
 
@@ -27,8 +27,26 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
         Some("Accept") => accepted(app, &actor, &activity["object"]).await,
         Some("Create") => created(app, &actor, &activity["object"]).await,
         Some("Like") => liked(app, &actor, &id_of(&activity["object"]), true).await,
+        Some("Delete") if id_of(&activity["object"]) == actor => {
+            crate::service::people::remote_deleted(app, &actor).await
+        }
         Some("Delete") => deleted(app, &actor, &id_of(&activity["object"])).await,
+        Some("Update") if id_of(&activity["object"]) == actor => {
+            crate::service::people::remote_updated(app, &actor, &activity["object"]).await
+        }
         Some("Update") => updated(app, &actor, &activity["object"]).await,
+        Some("Block") => {
+            let target = local_target(app, &id_of(&activity["object"])).await?;
+            crate::service::people::remote_blocked(app, &actor, target, true).await
+        }
+        Some("Undo") if activity["object"]["type"] == "Block" => {
+            // Only the block's own actor may undo it.
+            if id_of(&activity["object"]["actor"]) != actor {
+                return Ok(());
+            }
+            let target = local_target(app, &id_of(&activity["object"]["object"])).await?;
+            crate::service::people::remote_blocked(app, &actor, target, false).await
+        }
         Some("Announce") => announced(app, &actor, &activity).await,
         Some("Undo") if activity["object"]["type"] == "Like" => {
             if id_of(&activity["object"]["actor"]) != actor {
@@ -247,9 +265,9 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
             .or(local_status(app, uri).await?),
         None => None,
     };
-    let text =
-        crate::service::activities::html_to_text(note["content"].as_str().unwrap_or_default());
-    let content = crate::service::present::render_plain(app, &text);
+    let html = note["content"].as_str().unwrap_or_default();
+    let text = crate::service::activities::html_to_text(html);
+    let content = crate::service::sanitize::remote_html(html);
     let now = crate::store::now_ms();
     let status = crate::store::statuses::DbStatus {
         id: app.ids().next(),
@@ -442,7 +460,7 @@ async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), In
 /// tombstone keeps a late `Create` from bringing it back.
 async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
     if object.is_empty() || origin_of(object) != origin_of(actor) || object == actor {
-        // Deleting actors is handled with account deletion (not yet).
+        // An actor deleting itself is `people::remote_deleted`.
         return Ok(());
     }
     let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
@@ -475,9 +493,9 @@ async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     if status.account_id != author.account_id {
         return Ok(());
     }
-    let text =
-        crate::service::activities::html_to_text(object["content"].as_str().unwrap_or_default());
-    let content = crate::service::present::render_plain(app, &text);
+    let html = object["content"].as_str().unwrap_or_default();
+    let text = crate::service::activities::html_to_text(html);
+    let content = crate::service::sanitize::remote_html(html);
     let spoiler = object["summary"].as_str().unwrap_or_default();
     let sensitive = object["sensitive"].as_bool().unwrap_or(false);
     app.store()

@@ -45,6 +45,7 @@ pub async fn key_for(app: &App, key_id: &str, refresh: bool) -> Result<KnownKey,
         return Ok(known);
     }
     let actor = fetch_actor_for_key(app, key_id).await?;
+    refuse_deleted(app, &actor.uri).await?;
     app.store()
         .upsert_remote_actor(app.ids().next(), &actor)
         .await
@@ -80,13 +81,48 @@ async fn fetch_actor_for_key(app: &App, key_id: &str) -> Result<RemoteActor, Key
 
 /// Fetches an actor by its id and stores it (with its main key).
 pub async fn resolve_actor(app: &App, uri: &str) -> Result<i64, KeyError> {
-    let doc = app.fetcher().fetch_object(uri).await?;
-    let actor = actor_from_document(&doc, None)?;
+    refresh_actor(app, uri, None).await
+}
+
+/// Stores the actor `uri` from `document` when given (the caller vouches
+/// that it comes from the actor's origin; it must carry the same id), else
+/// fetched from `uri`. Returns the account id.
+pub async fn refresh_actor(
+    app: &App,
+    uri: &str,
+    document: Option<&Value>,
+) -> Result<i64, KeyError> {
+    refuse_deleted(app, uri).await?;
+    let fetched;
+    let doc = match document {
+        Some(doc) if doc["id"].as_str() == Some(uri) => doc,
+        _ => {
+            fetched = app.fetcher().fetch_object(uri).await?;
+            &fetched
+        }
+    };
+    let actor = actor_from_document(doc, None)?;
+    if actor.uri != uri {
+        return Err(invalid(uri, "the document is another actor"));
+    }
     Ok(app
         .store()
         .upsert_remote_actor(app.ids().next(), &actor)
         .await
         .map_err(Internal::from)?)
+}
+
+/// An actor that deleted itself stays deleted, whatever its server serves.
+async fn refuse_deleted(app: &App, uri: &str) -> Result<(), KeyError> {
+    if app
+        .store()
+        .deleted_itself(uri)
+        .await
+        .map_err(Internal::from)?
+    {
+        return Err(invalid(uri, "the actor was deleted"));
+    }
+    Ok(())
 }
 
 /// Resolves `user@domain` with WebFinger, then fetches and stores the actor.
@@ -136,6 +172,11 @@ fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteAc
     if key["owner"].as_str() != Some(uri.as_str()) {
         return Err(invalid(key_id, "the key's owner is not the actor"));
     }
+    // A key id on another origin could take over (or evict) another
+    // server's key in `account_keys`.
+    if crate::urls::origin_of(key_id) != crate::urls::origin_of(&uri) {
+        return Err(invalid(key_id, "the key is not on the actor's origin"));
+    }
     let pem = key["publicKeyPem"]
         .as_str()
         .ok_or_else(|| invalid(key_id, "key without publicKeyPem"))?;
@@ -160,8 +201,13 @@ fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteAc
         uri,
         username,
         domain,
-        display_name: text("name"),
-        note: text("summary"),
+        display_name: crate::service::filters::plain_text(&text("name"))
+            .trim()
+            .to_owned(),
+        note: crate::service::sanitize::remote_html(&text("summary")),
+        avatar_url: image_url(&doc["icon"]),
+        header_url: image_url(&doc["image"]),
+        fields: profile_fields(&doc["attachment"]),
         inbox_url: inbox,
         shared_inbox_url: doc["endpoints"]["sharedInbox"].as_str().map(str::to_owned),
         url: doc.get("url").and_then(Value::as_str).map(str::to_owned),
@@ -174,4 +220,46 @@ fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteAc
         key_id: key_id.to_owned(),
         public_key_pem: pem.to_owned(),
     })
+}
+
+/// The URL of an `icon`/`image`: an `Image` object, a list of them (first
+/// wins) or a bare URL. Only http(s) URLs are kept.
+fn image_url(value: &Value) -> Option<String> {
+    let url = match value {
+        Value::Array(items) => return items.first().and_then(image_url),
+        Value::String(url) => url.as_str(),
+        Value::Object(_) => match &value["url"] {
+            Value::String(url) => url.as_str(),
+            other => return image_url(other),
+        },
+        _ => return None,
+    };
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.to_string())
+}
+
+/// Mastodon's profile fields (`PropertyValue` attachments), at most 16, as
+/// the JSON the `fields` column holds: names as plain text, values through
+/// the sanitiser.
+fn profile_fields(attachment: &Value) -> String {
+    let items: Vec<&Value> = match attachment {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(_) => vec![attachment],
+        _ => Vec::new(),
+    };
+    let fields: Vec<Value> = items
+        .into_iter()
+        .filter(|item| item["type"] == "PropertyValue")
+        .take(16)
+        .map(|item| {
+            let name =
+                crate::service::filters::plain_text(item["name"].as_str().unwrap_or_default());
+            let value =
+                crate::service::sanitize::remote_html(item["value"].as_str().unwrap_or_default());
+            serde_json::json!({ "name": name.trim(), "value": value, "verified_at": null })
+        })
+        .collect();
+    Value::Array(fields).to_string()
 }

@@ -177,14 +177,14 @@ impl Store {
         Ok(())
     }
 
-    /// The local account with this username (case-insensitive).
+    /// The local account with this username (case-insensitive), unless deleted.
     pub async fn local_account_by_username(
         &self,
         username: &str,
     ) -> Result<Option<DbAccount>, StoreError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts a \
-             WHERE lower(a.username) = lower($1) AND a.domain IS NULL"
+             WHERE lower(a.username) = lower($1) AND a.domain IS NULL AND a.deleted_at IS NULL"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(username)
@@ -298,7 +298,7 @@ impl Store {
     ) -> Result<Option<DbAccount>, StoreError> {
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE lower(a.username) = lower($1) \
-             AND lower(coalesce(a.domain, '')) = lower($2)"
+             AND lower(coalesce(a.domain, '')) = lower($2) AND a.deleted_at IS NULL"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(username)

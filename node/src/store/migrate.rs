@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0004_delivery.sql"),
     },
     Migration {
+        version: 5,
+        name: "people",
+        sqlite: include_str!("../../../migrations/sqlite/0005_people.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_people.sql"),
+    },
+    Migration {
         version: 6,
         name: "entity_versions",
         sqlite: include_str!("../../../migrations/sqlite/0006_entity_versions.sql"),

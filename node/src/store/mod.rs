@@ -25,6 +25,7 @@ pub mod markers;
 pub mod migrate;
 pub mod oauth;
 pub mod remote;
+pub mod removal;
 pub mod social;
 pub mod sql;
 pub mod statuses;

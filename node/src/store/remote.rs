@@ -16,8 +16,14 @@ pub struct RemoteActor {
     pub domain: String,
     /// Display name.
     pub display_name: String,
-    /// Bio HTML (sanitised later, before display).
+    /// Bio HTML, already through the sanitiser.
     pub note: String,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// Header image URL.
+    pub header_url: Option<String>,
+    /// Profile fields, JSON as in `accounts.fields`.
+    pub fields: String,
     /// Personal inbox.
     pub inbox_url: String,
     /// Shared inbox, if advertised.
@@ -32,6 +38,13 @@ pub struct RemoteActor {
     pub key_id: String,
     /// The signing key, SPKI PEM.
     pub public_key_pem: String,
+}
+
+impl RemoteActor {
+    /// Whether the actor is automated (`Service` or `Application`).
+    pub fn is_bot(&self) -> bool {
+        matches!(self.actor_type.as_str(), "Service" | "Application")
+    }
 }
 
 /// A key found by its id, with its owner.
@@ -82,7 +95,8 @@ impl Store {
                 let id: i64 = row.try_get(0)?;
                 sqlx::query(
                     "UPDATE accounts SET username = $1, display_name = $2, note = $3, inbox_url = $4, \
-                     shared_inbox_url = $5, url = $6, actor_type = $7, locked = $8, updated_at = $9 \
+                     shared_inbox_url = $5, url = $6, actor_type = $7, locked = $8, updated_at = $9, \
+                     avatar_url = $11, header_url = $12, fields = $13, bot = $14 \
                      WHERE id = $10",
                 )
                 .bind(&actor.username)
@@ -95,6 +109,10 @@ impl Store {
                 .bind(actor.locked)
                 .bind(now)
                 .bind(id)
+                .bind(&actor.avatar_url)
+                .bind(&actor.header_url)
+                .bind(&actor.fields)
+                .bind(actor.is_bot())
                 .execute(&mut *tx)
                 .await?;
                 id
@@ -102,8 +120,9 @@ impl Store {
             None => {
                 sqlx::query(
                     "INSERT INTO accounts (id, username, domain, uri, display_name, note, inbox_url, \
-                     shared_inbox_url, url, actor_type, locked, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                     shared_inbox_url, url, actor_type, locked, created_at, updated_at, \
+                     avatar_url, header_url, fields, bot) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
                 )
                 .bind(new_id)
                 .bind(&actor.username)
@@ -117,6 +136,10 @@ impl Store {
                 .bind(&actor.actor_type)
                 .bind(actor.locked)
                 .bind(now)
+                .bind(&actor.avatar_url)
+                .bind(&actor.header_url)
+                .bind(&actor.fields)
+                .bind(actor.is_bot())
                 .execute(&mut *tx)
                 .await
                 .map_err(super::conflict_as("remote account"))?;
@@ -293,6 +316,29 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
+    }
+
+    /// Records that the actor `uri` deleted itself (over any tombstone another
+    /// actor of its server may have put on its id first).
+    pub async fn tombstone_actor(&self, uri: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tombstones (uri, actor_uri, deleted_at) VALUES ($1, $1, $2) \
+             ON CONFLICT (uri) DO UPDATE SET actor_uri = excluded.actor_uri",
+        )
+        .bind(uri)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the actor `uri` deleted itself (`Delete(Person)`).
+    pub async fn deleted_itself(&self, uri: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM tombstones WHERE uri = $1 AND actor_uri = $1")
+            .bind(uri)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Whether `uri` was deleted.

@@ -150,6 +150,7 @@ async fn update_credentials(
             .transpose()?,
     };
     app.store().update_profile(me, &update).await?;
+    crate::service::people::profile_changed(&app, me).await?;
     verify_credentials(State(app), auth).await
 }
 
@@ -399,7 +400,7 @@ async fn unblock(
 ) -> Result<Json<Relationship>, ApiError> {
     let me = auth.account("write:blocks")?;
     let target = path_id(&id)?;
-    app.store().unrelate(Relation::Block, me, target).await?;
+    follows::unblock(&app, me, target).await?;
     relationship(&app, me, target).await
 }
 
