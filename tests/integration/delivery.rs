@@ -224,9 +224,17 @@ async fn a_probe_lets_one_delivery_through_to_a_dead_host(db: Db) {
         unavailable(&node, &dead.host).await
     })
     .await;
+    let tripped = std::time::Instant::now();
     node.drain().await;
     let tried = dead.count();
-    assert!(tried <= 2 + 1, "{tried}");
+    // Two failures trip it; one more may have been in flight. After that,
+    // only probes, one per interval (1 s here; a loaded machine may take
+    // that long to drain).
+    let probes = tripped.elapsed().as_secs() as usize + 1;
+    assert!(
+        tried <= 2 + 1 + probes,
+        "{tried} tries, {probes} probe(s) allowed"
+    );
 
     // The first probe still fails; the second gets through, and the rest
     // follow at once.

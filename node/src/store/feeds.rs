@@ -178,21 +178,21 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut added = 0;
         if followers {
+            // `follows_local_followers` covers this: no accounts lookups.
             let sql = if boost {
                 "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.target_account_id = $2 AND a.domain IS NULL AND f.show_reblogs = $3 \
+                 SELECT f.account_id, $1 FROM follows f \
+                 WHERE f.target_account_id = $2 AND f.local_follower AND f.show_reblogs \
                  ON CONFLICT DO NOTHING"
             } else {
                 "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.target_account_id = $2 AND a.domain IS NULL AND $3 \
+                 SELECT f.account_id, $1 FROM follows f \
+                 WHERE f.target_account_id = $2 AND f.local_follower \
                  ON CONFLICT DO NOTHING"
             };
             added += sqlx::query(sql)
                 .bind(status_id)
                 .bind(author_id)
-                .bind(true)
                 .execute(&self.write)
                 .await?
                 .rows_affected();

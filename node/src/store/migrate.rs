@@ -50,9 +50,9 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 6,
-        name: "entity_versions",
-        sqlite: include_str!("../../../migrations/sqlite/0006_entity_versions.sql"),
-        postgres: include_str!("../../../migrations/postgres/0006_entity_versions.sql"),
+        name: "read_paths",
+        sqlite: include_str!("../../../migrations/sqlite/0006_read_paths.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_read_paths.sql"),
     },
 ];
 

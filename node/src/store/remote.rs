@@ -297,7 +297,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT DISTINCT coalesce(a.shared_inbox_url, a.inbox_url) FROM follows f \
              JOIN accounts a ON a.id = f.account_id \
-             WHERE f.target_account_id = $1 AND a.domain IS NOT NULL AND a.inbox_url IS NOT NULL",
+             WHERE f.target_account_id = $1 AND NOT f.local_follower AND a.inbox_url IS NOT NULL",
         )
         .bind(author)
         .fetch_all(&self.read)

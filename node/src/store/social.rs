@@ -31,6 +31,13 @@ impl Relation {
     }
 }
 
+/// Inserts a follow `($1 id, $2 follower, $3 target, $4 time)`, noting
+/// whether the follower is local.
+const FOLLOW_INSERT: &str = "INSERT INTO follows \
+    (id, account_id, target_account_id, created_at, local_follower) \
+    SELECT $1, $2, $3, $4, a.domain IS NULL FROM accounts a WHERE a.id = $2 \
+    ON CONFLICT DO NOTHING";
+
 /// The relations between one account and others, as sets of target ids.
 #[derive(Debug, Clone, Default)]
 pub struct RelationSets {
@@ -87,11 +94,16 @@ impl Store {
         account_id: i64,
         target_id: i64,
     ) -> Result<bool, StoreError> {
-        let sql = format!(
-            "INSERT INTO {} (id, account_id, target_account_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-            relation.table()
-        );
+        let sql = match relation {
+            // A follow records whether its follower is local (fan-out and
+            // delivery each read only their own kind).
+            Relation::Follow => FOLLOW_INSERT.to_owned(),
+            _ => format!(
+                "INSERT INTO {} (id, account_id, target_account_id, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                relation.table()
+            ),
+        };
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(account_id)
@@ -164,16 +176,13 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO follows (id, account_id, target_account_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(follow_id)
-        .bind(account_id)
-        .bind(target_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(FOLLOW_INSERT)
+            .bind(follow_id)
+            .bind(account_id)
+            .bind(target_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.recount_follows(&[account_id, target_id]).await?;
         Ok(true)
@@ -339,11 +348,10 @@ impl Store {
     /// Local followers of `author` who follow with notifications on.
     pub async fn notifying_followers(&self, author: i64) -> Result<Vec<i64>, StoreError> {
         let rows = sqlx::query(
-            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
-             WHERE f.target_account_id = $1 AND f.notify = $2 AND a.domain IS NULL",
+            "SELECT f.account_id FROM follows f \
+             WHERE f.target_account_id = $1 AND f.notify AND f.local_follower",
         )
         .bind(author)
-        .bind(true)
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()

@@ -18,3 +18,14 @@ FOR EACH ROW EXECUTE FUNCTION accounts_bump_version();
 -- (followers_count above the threshold) on every read: start from the big
 -- accounts, not from every follow of the viewer.
 CREATE INDEX accounts_followers_count ON accounts (followers_count);
+
+-- Fan-out reads only local followers and delivery only remote ones, so each
+-- follow records which kind its follower is (an account never changes
+-- between local and remote), and partial indexes serve each path without
+-- touching the other's rows or the accounts table.
+ALTER TABLE follows ADD COLUMN local_follower BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE follows SET local_follower = coalesce(
+    (SELECT a.domain IS NULL FROM accounts a WHERE a.id = follows.account_id), FALSE);
+CREATE INDEX follows_local_followers ON follows (target_account_id, account_id) WHERE local_follower;
+CREATE INDEX follows_remote_followers ON follows (target_account_id, account_id) WHERE NOT local_follower;
+CREATE INDEX follows_notify ON follows (target_account_id, account_id) WHERE notify;

@@ -14,3 +14,14 @@ END;
 -- (followers_count above the threshold) on every read: start from the big
 -- accounts, not from every follow of the viewer.
 CREATE INDEX accounts_followers_count ON accounts (followers_count);
+
+-- Fan-out reads only local followers and delivery only remote ones, so each
+-- follow records which kind its follower is (an account never changes
+-- between local and remote), and partial indexes serve each path without
+-- touching the other's rows or the accounts table.
+ALTER TABLE follows ADD COLUMN local_follower INTEGER NOT NULL DEFAULT 0;
+UPDATE follows SET local_follower = coalesce(
+    (SELECT a.domain IS NULL FROM accounts a WHERE a.id = follows.account_id), 0);
+CREATE INDEX follows_local_followers ON follows (target_account_id, account_id) WHERE local_follower;
+CREATE INDEX follows_remote_followers ON follows (target_account_id, account_id) WHERE NOT local_follower;
+CREATE INDEX follows_notify ON follows (target_account_id, account_id) WHERE notify;
