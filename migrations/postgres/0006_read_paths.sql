@@ -4,7 +4,7 @@
 -- the row's, so every process sees every change on its next read.
 ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
-CREATE FUNCTION accounts_bump_version() RETURNS trigger AS $$
+CREATE FUNCTION bump_row_version() RETURNS trigger AS $$
 BEGIN
     NEW.version := OLD.version + 1;
     RETURN NEW;
@@ -12,7 +12,7 @@ END
 $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER accounts_version BEFORE UPDATE ON accounts
-FOR EACH ROW EXECUTE FUNCTION accounts_bump_version();
+FOR EACH ROW EXECUTE FUNCTION bump_row_version();
 
 -- Home timelines look up the few followed accounts too big to fan out to
 -- (followers_count above the threshold) on every read: start from the big
@@ -29,3 +29,11 @@ UPDATE follows SET local_follower = coalesce(
 CREATE INDEX follows_local_followers ON follows (target_account_id, account_id) WHERE local_follower;
 CREATE INDEX follows_remote_followers ON follows (target_account_id, account_id) WHERE NOT local_follower;
 CREATE INDEX follows_notify ON follows (target_account_id, account_id) WHERE notify;
+
+-- The same for statuses: any change to a status row (an edit, a counter, a
+-- deletion) bumps its version, so the store's per-process row cache can
+-- serve timelines from a three-column query.
+ALTER TABLE statuses ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+CREATE TRIGGER statuses_version BEFORE UPDATE ON statuses
+FOR EACH ROW EXECUTE FUNCTION bump_row_version();

@@ -25,3 +25,14 @@ UPDATE follows SET local_follower = coalesce(
 CREATE INDEX follows_local_followers ON follows (target_account_id, account_id) WHERE local_follower;
 CREATE INDEX follows_remote_followers ON follows (target_account_id, account_id) WHERE NOT local_follower;
 CREATE INDEX follows_notify ON follows (target_account_id, account_id) WHERE notify;
+
+-- The same for statuses: any change to a status row (an edit, a counter, a
+-- deletion) bumps its version, so the store's per-process row cache can
+-- serve timelines from a three-column query.
+ALTER TABLE statuses ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+CREATE TRIGGER statuses_version AFTER UPDATE ON statuses
+WHEN NEW.version = OLD.version
+BEGIN
+    UPDATE statuses SET version = OLD.version + 1 WHERE id = NEW.id;
+END;

@@ -10,7 +10,8 @@
 //!    follower's home feed has it, against one raw `INSERT … SELECT` of the
 //!    same rows into a scratch table; and timeline p99 while it runs.
 //!
-//! Run: `cargo bench --bench timeline` (env `BENCH_SECONDS`, default 10).
+//! Run: `cargo bench --bench timeline` (env `BENCH_SECONDS`, default 10;
+//! `BENCH_ONLY=sqlite` or `postgres` for one database).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,9 +41,16 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(10);
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
         let dir = std::env::temp_dir().join(format!("starling-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        run("SQLite", DatabaseUrl::Sqlite(dir.join("bench.db")), seconds).await;
+        if only != "postgres" {
+            run("SQLite", DatabaseUrl::Sqlite(dir.join("bench.db")), seconds).await;
+        }
+        if only == "sqlite" {
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
         let admin = std::env::var("STARLING_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("starling_bench_{}", std::process::id());
@@ -207,6 +215,21 @@ async fn load(
     }
 }
 
+/// Mean latency of 200 sequential GETs on one connection.
+async fn sequential(url: &str, token: Option<&str>) -> Duration {
+    let client = reqwest::Client::new();
+    let t = Instant::now();
+    for _ in 0..200 {
+        let mut req = client.get(url);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let body = req.send().await.expect("request").bytes().await;
+        assert!(body.expect("body").len() > 1000);
+    }
+    t.elapsed() / 200
+}
+
 #[derive(Clone)]
 struct Bare {
     pool: AnyPool,
@@ -357,6 +380,15 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
     // Warm both up (connections, caches).
     load(home_url.clone(), Some(token.clone()), 1, None).await;
     load(bare_url.clone(), None, 1, None).await;
+    // One connection, one request at a time: CPU cost per request apart
+    // from contention.
+    let home_one = sequential(&home_url, Some(&token)).await;
+    let bare_one = sequential(&bare_url, None).await;
+    println!(
+        "one at a time: home {:.3} ms, bare {:.3} ms per request",
+        home_one.as_secs_f64() * 1e3,
+        bare_one.as_secs_f64() * 1e3
+    );
     let home = load(home_url.clone(), Some(token.clone()), seconds, None).await;
     let baseline = load(bare_url.clone(), None, seconds, None).await;
     println!("| endpoint | requests | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|");
@@ -509,4 +541,15 @@ async fn breakdown(app: &App, viewer: i64) {
     time!("accounts (cache misses)", store.accounts(&authors));
     let presenter = starling_node::service::present::Presenter::new(app, Some(viewer));
     time!("Presenter::statuses (all)", presenter.statuses(&rows));
+    let entities = presenter.statuses(&rows).await.expect("entities");
+    let t = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..50 {
+        bytes = serde_json::to_vec(&entities).expect("json").len();
+    }
+    println!(
+        "  {:<28} {:>8.3} ms ({bytes} bytes)",
+        "serialise 40 statuses",
+        t.elapsed().as_secs_f64() * 1e3 / 50.0
+    );
 }

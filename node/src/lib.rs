@@ -9,9 +9,11 @@
 //! - [`queue`]: the durable job queue's workers.
 //! - [`store`]: all SQL, for SQLite and PostgreSQL.
 //! - [`cli`]: the `starling` command line.
-//! - [`id`], [`urls`], [`error`]: Snowflake ids, URL minting, internal errors.
+//! - [`id`], [`urls`], [`error`], [`cache`]: Snowflake ids, URL minting,
+//!   internal errors, the versioned per-process cache.
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::sql::{Page, Sql};
-use super::statuses::{COLUMNS, DbStatus, push_visibilities};
+use super::statuses::{COLUMNS, DbStatus, HEADS, push_visibilities};
 use super::{Store, StoreError, now_ms};
 
 /// A per-account marker on a status.
@@ -218,7 +218,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+            "SELECT {HEADS} FROM home_feed h JOIN statuses s ON s.id = h.status_id \
              WHERE s.deleted_at IS NULL AND h.account_id = "
         ));
         sql.bind(account_id);
@@ -234,7 +234,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
+            "SELECT {HEADS} FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
         ));
         push_visibilities(&mut sql, &["public"]);
         if let Some(local) = local {
@@ -252,7 +252,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s JOIN status_tags st ON st.status_id = s.id \
+            "SELECT {HEADS} FROM statuses s JOIN status_tags st ON st.status_id = s.id \
              JOIN tags t ON t.id = st.tag_id WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL \
              AND lower(t.name) = lower("
         ));
@@ -411,7 +411,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s WHERE s.deleted_at IS NULL AND s.account_id IN ("
+            "SELECT {HEADS} FROM statuses s WHERE s.deleted_at IS NULL AND s.account_id IN ("
         ));
         sql.bind_list(authors).push(")");
         push_visibilities(&mut sql, &["public", "unlisted", "private"]);

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::sql::{Page, Sql};
-use super::statuses::{COLUMNS, DbStatus, push_visibilities};
+use super::statuses::{DbStatus, HEADS, push_visibilities};
 use super::{Store, StoreError, flag};
 
 /// A list row.
@@ -240,7 +240,7 @@ impl Store {
     ) -> Result<Vec<DbStatus>, StoreError> {
         let owner = list.account_id;
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s JOIN list_accounts la \
+            "SELECT {HEADS} FROM statuses s JOIN list_accounts la \
              ON la.account_id = s.account_id WHERE s.deleted_at IS NULL AND la.list_id = "
         ));
         sql.bind(list.id);

@@ -71,6 +71,8 @@ pub struct Store {
     /// Writes and transactions. SQLite: exactly one connection (the funnel).
     /// PostgreSQL: the same pool as `read`.
     write: AnyPool,
+    /// Status rows by id, each valid while its `version` is the row's.
+    status_rows: std::sync::Arc<crate::cache::GenCache<i64, std::sync::Arc<statuses::DbStatus>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,6 +100,7 @@ impl Store {
                     .connect(url)
                     .await?;
                 Ok(Store {
+                    status_rows: Default::default(),
                     backend: Backend::Postgres,
                     read: pool.clone(),
                     write: pool,
@@ -146,6 +149,7 @@ impl Store {
             .connect(&format!("sqlite://{path}?mode=ro"))
             .await?;
         Ok(Store {
+            status_rows: Default::default(),
             backend: Backend::Sqlite,
             read,
             write,

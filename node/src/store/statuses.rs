@@ -2,6 +2,7 @@
 //! per-status counts and per-viewer flags the client API shows.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -55,13 +56,20 @@ pub struct DbStatus {
     /// The author's `accounts.version` when the row was read (0 when built
     /// in memory): lets presenters reuse a cached author entity.
     pub author_version: i64,
+    /// Row version, bumped by every update (a database trigger).
+    pub version: i64,
 }
 
 /// The columns [`status_from_row`] reads, for any query aliasing statuses as `s`.
 pub(crate) const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
     s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
     s.visibility, s.language, s.created_at, s.edited_at, s.application_id, s.replies_count, \
-    s.reblogs_count, s.favourites_count, \
+    s.reblogs_count, s.favourites_count, s.version, \
+    (SELECT av.version FROM accounts av WHERE av.id = s.account_id) AS author_version";
+
+/// What a timeline query selects: enough to find each row in the row cache
+/// (see [`Store::fetch_statuses`]).
+pub(crate) const HEADS: &str = "s.id, s.version, \
     (SELECT av.version FROM accounts av WHERE av.id = s.account_id) AS author_version";
 
 pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
@@ -89,6 +97,7 @@ pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
         author_version: row
             .try_get::<Option<i64>, _>("author_version")?
             .unwrap_or(0),
+        version: row.try_get("version")?,
     })
 }
 
@@ -260,11 +269,24 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s WHERE s.deleted_at IS NULL AND s.id IN ("
+            "SELECT {HEADS} FROM statuses s WHERE s.deleted_at IS NULL AND s.id IN ("
         ));
         sql.bind_list(ids).push(")");
+        self.fetch_statuses(sql, Page::default()).await
+    }
+
+    /// Full rows by id, read fresh and put in the row cache.
+    async fn status_rows(&self, ids: &[i64]) -> Result<Vec<Arc<DbStatus>>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM statuses s WHERE s.id IN ("));
+        sql.bind_list(ids).push(")");
         let rows = sql.query().fetch_all(&self.read).await?;
-        Ok(rows.iter().map(status_from_row).collect::<Result<_, _>>()?)
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let status = Arc::new(status_from_row(row)?);
+            self.status_rows.insert(status.id, status.clone());
+            out.push(status);
+        }
+        Ok(out)
     }
 
     /// Soft-deletes a status and the boosts of it, and drops them from feeds.
@@ -510,7 +532,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM statuses s WHERE s.account_id = "
+            "SELECT {HEADS} FROM statuses s WHERE s.account_id = "
         ));
         sql.bind(account_id).push(" AND s.deleted_at IS NULL");
         push_visibilities(&mut sql, visibilities);
@@ -530,13 +552,47 @@ impl Store {
         self.fetch_statuses(sql, page).await
     }
 
+    /// Runs a query selecting [`HEADS`] and returns the full rows in its
+    /// order (reversed back for `min_id` pages): rows whose version matches
+    /// come from the per-process row cache, the rest are read in one query.
+    /// Timelines thus read three columns per row instead of twenty-three.
     pub(crate) async fn fetch_statuses(
         &self,
         sql: Sql,
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let rows = sql.query().fetch_all(&self.read).await?;
-        let mut out: Vec<DbStatus> = rows.iter().map(status_from_row).collect::<Result<_, _>>()?;
+        let mut heads = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let version: i64 = row.try_get("version")?;
+            let author: Option<i64> = row.try_get("author_version")?;
+            heads.push((id, version, author.unwrap_or(0)));
+        }
+        let mut found: HashMap<i64, Arc<DbStatus>> = HashMap::with_capacity(heads.len());
+        let mut missing = Vec::new();
+        for &(id, version, _) in &heads {
+            match self.status_rows.get(&id) {
+                Some(hit) if hit.version == version => {
+                    found.insert(id, hit);
+                }
+                _ => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            for status in self.status_rows(&missing).await? {
+                found.insert(status.id, status);
+            }
+        }
+        let mut out: Vec<DbStatus> = heads
+            .iter()
+            .filter_map(|&(id, _, author_version)| {
+                let mut status = DbStatus::clone(found.get(&id)?);
+                // The author may have changed since the row was cached.
+                status.author_version = author_version;
+                Some(status)
+            })
+            .collect();
         if page.reverses() {
             out.reverse();
         }
