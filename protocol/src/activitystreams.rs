@@ -152,6 +152,9 @@ pub struct OrderedCollection {
     /// The first page, when items are paged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first: Option<String>,
+    /// The last (oldest) page, when items are paged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
     /// Inline items, for small collections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordered_items: Option<Vec<Value>>,
@@ -166,6 +169,7 @@ impl OrderedCollection {
             kind: "OrderedCollection".into(),
             total_items: items.len() as i64,
             first: None,
+            last: None,
             ordered_items: Some(items),
         }
     }
@@ -178,7 +182,64 @@ impl OrderedCollection {
             kind: "OrderedCollection".into(),
             total_items,
             first: None,
+            last: None,
             ordered_items: None,
+        }
+    }
+
+    /// A paged collection: its size and links to its first (newest) and
+    /// last (oldest) pages.
+    pub fn paged(id: String, total_items: i64, first: String, last: String) -> Self {
+        OrderedCollection {
+            first: Some(first),
+            last: Some(last),
+            ..Self::counted(id, total_items)
+        }
+    }
+}
+
+/// One page of an [`OrderedCollection`], newest first, as Mastodon pages
+/// outboxes and follower lists (`?page=true`, `&max_id=`, `&min_id=`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderedCollectionPage {
+    /// JSON-LD context.
+    #[serde(rename = "@context")]
+    pub context: Value,
+    /// This page's URL.
+    pub id: String,
+    /// Always `OrderedCollectionPage`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The collection this page belongs to.
+    pub part_of: String,
+    /// The next (older) page, if there may be one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// The previous (newer) page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+    /// The items: ids, or embedded activities.
+    pub ordered_items: Vec<Value>,
+}
+
+impl OrderedCollectionPage {
+    /// A page of `part_of` holding `items`.
+    pub fn new(
+        id: String,
+        part_of: String,
+        items: Vec<Value>,
+        next: Option<String>,
+        prev: Option<String>,
+    ) -> Self {
+        OrderedCollectionPage {
+            context: json!(AS_CONTEXT),
+            id,
+            kind: "OrderedCollectionPage".into(),
+            part_of,
+            next,
+            prev,
+            ordered_items: items,
         }
     }
 }

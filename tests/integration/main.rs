@@ -9,6 +9,7 @@ mod support;
 
 mod caching;
 mod cli;
+mod collections;
 mod delivery;
 mod discovery;
 mod federation;

@@ -1,5 +1,6 @@
 //! `POST /inbox` (shared) and `POST /users/:name/inbox`: verify, record once,
-//! enqueue, answer 202 (SECURITY.md "Inbox").
+//! enqueue, answer 202 (SECURITY.md "Inbox"). The signature checks are
+//! [`super::signed::verify`].
 //!
 //! Order matters: the body cap applies before buffering; the cheap checks
 //! (Host, coverage, Date window, Digest = body) run before any key fetch; a
@@ -8,8 +9,6 @@
 //! its `inbox` job, in one transaction, and the sender's host counted as up
 //! for delivery (`service::deliver::host_alive`).
 
-use std::time::SystemTime;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -17,11 +16,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
-use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::service::remote::key_for;
 use crate::urls::authority_of;
 
 /// The largest activity accepted.
@@ -65,46 +62,10 @@ fn unauthorized(reason: impl std::fmt::Display) -> Response {
 }
 
 async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    let header_list: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let request = HttpRequest {
-        method: "POST",
-        scheme: app.config().scheme(),
-        path_and_query: path,
-        headers: &header_list,
-    };
-    let parsed = match ParsedSignature::parse(&request) {
-        Ok(p) => p,
+    let key = match super::signed::verify(app, "POST", uri, headers, body).await {
+        Ok(key) => key,
         Err(e) => return unauthorized(e),
     };
-    let checked = match parsed.check(
-        request,
-        body,
-        &Policy::new(app.config().domain.clone()),
-        SystemTime::now(),
-    ) {
-        Ok(c) => c,
-        Err(e) => return unauthorized(e),
-    };
-    let key_id = checked.key_id().to_owned();
-    // The key we have, or a fresh fetch; if it does not verify, refetch once
-    // (rotation), at most once a minute per key.
-    let mut key = match key_for(app, &key_id, false).await {
-        Ok(k) => k,
-        Err(e) => return unauthorized(e),
-    };
-    if checked.clone().verify(&key.public_key_pem).is_err() {
-        key = match key_for(app, &key_id, true).await {
-            Ok(k) => k,
-            Err(e) => return unauthorized(e),
-        };
-        if let Err(e) = checked.verify(&key.public_key_pem) {
-            return unauthorized(e);
-        }
-    }
 
     let activity: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,

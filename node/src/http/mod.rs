@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod pages;
 pub mod params;
 pub mod rate_limit;
+pub mod signed;
 pub mod users;
 pub mod well_known;
 

@@ -2,14 +2,17 @@
 //! collections, and the profile page at `/@name`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use starling_protocol::activitystreams::{Actor, OrderedCollection};
 
+mod statuses;
+
 use super::error::ApiError;
 use crate::app::App;
+use crate::service::collections::{self, Cursor, Kind};
 use crate::store::accounts::DbAccount;
 
 /// The routes of this module.
@@ -20,12 +23,13 @@ pub fn routes() -> Router<App> {
         .route("/users/{name}/followers", get(followers))
         .route("/users/{name}/following", get(following))
         .route("/users/{name}/collections/featured", get(featured))
+        .merge(statuses::routes())
         .route("/@{name}", get(profile_page))
 }
 
 /// Loads a local account by username, or answers 410 for a deleted one
 /// (so other servers drop it) and 404 for one that never was.
-async fn local_account(app: &App, name: &str) -> Result<DbAccount, ApiError> {
+pub(super) async fn local_account(app: &App, name: &str) -> Result<DbAccount, ApiError> {
     if let Some(account) = app.store().local_account_by_username(name).await? {
         return Ok(account);
     }
@@ -56,24 +60,72 @@ pub async fn actor_document(app: &App, account: &DbAccount) -> Result<Actor, Api
         .ok_or_else(|| ApiError::NotFound(format!("no key for {}", account.username)))
 }
 
-async fn outbox(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let account = local_account(&app, &name).await?;
-    let total = app.store().count_outbox(account.id).await?;
-    let id = app.urls().actor_part(&account.username, "outbox");
-    Ok(super::activity_json(&OrderedCollection::counted(id, total)))
+/// `?page=true`, `&max_id=`, `&min_id=` as Mastodon links its collection pages.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct PageQuery {
+    page: Option<String>,
+    max_id: Option<String>,
+    min_id: Option<String>,
 }
 
-async fn followers(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let account = local_account(&app, &name).await?;
-    let id = app.urls().actor_part(&account.username, "followers");
-    // Follows arrive with federation (issue 4); until then nobody follows.
-    Ok(super::activity_json(&OrderedCollection::counted(id, 0)))
+impl PageQuery {
+    /// None for the collection itself, else where the page starts.
+    pub(super) fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+        let id = |v: &Option<String>| -> Result<Option<i64>, ApiError> {
+            v.as_deref()
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| ApiError::BadRequest(format!("not an id: {v}")))
+                })
+                .transpose()
+        };
+        let cursor = Cursor {
+            max_id: id(&self.max_id)?,
+            min_id: id(&self.min_id)?,
+        };
+        let paged =
+            self.page.as_deref().is_some_and(|p| p != "false") || cursor != Cursor::default();
+        Ok(paged.then_some(cursor))
+    }
 }
 
-async fn following(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let account = local_account(&app, &name).await?;
-    let id = app.urls().actor_part(&account.username, "following");
-    Ok(super::activity_json(&OrderedCollection::counted(id, 0)))
+async fn collection(
+    app: &App,
+    name: &str,
+    query: &PageQuery,
+    kind: Kind,
+) -> Result<Response, ApiError> {
+    let account = local_account(app, name).await?;
+    Ok(match query.cursor()? {
+        None => super::activity_json(&collections::collection(app, &account, kind).await?),
+        Some(cursor) => {
+            super::activity_json(&collections::page(app, &account, kind, cursor).await?)
+        }
+    })
+}
+
+async fn outbox(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    collection(&app, &name, &query, Kind::Outbox).await
+}
+
+async fn followers(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    collection(&app, &name, &query, Kind::Followers).await
+}
+
+async fn following(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    collection(&app, &name, &query, Kind::Following).await
 }
 
 async fn featured(State(app): State<App>, Path(name): Path<String>) -> Result<Response, ApiError> {

@@ -64,8 +64,14 @@ pub async fn audience_inboxes(app: &App, status: &DbStatus) -> Result<Vec<String
     Ok(inboxes)
 }
 
-/// `Create(Note)` for a local status, with `to`/`cc` by visibility.
-pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal> {
+/// The `@context` of our Notes and the activities carrying them.
+fn note_context() -> Value {
+    json!([AS_CONTEXT, { "sensitive": "as:sensitive", "Hashtag": "as:Hashtag" }])
+}
+
+/// The `Note` of a local status, with `to`/`cc` by visibility and the first
+/// page of its `replies`: what a Create carries and what its id serves.
+pub async fn note(app: &App, status: &DbStatus) -> Result<Value, Internal> {
     let author = app
         .store()
         .account(status.account_id)
@@ -82,15 +88,19 @@ pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal
         .unwrap_or_default();
     let mut mentioned = Vec::new();
     let mut tags = Vec::new();
-    for account in mentions {
-        if let (Some(uri), Some(a)) = (
-            actor_uri(app, account).await?,
-            app.store().account(account).await?,
-        ) {
-            let domain = a.domain.unwrap_or_else(|| app.config().domain.clone());
-            tags.push(json!({ "type": "Mention", "href": uri, "name": format!("@{}@{domain}", a.username) }));
-            mentioned.push(Value::String(uri));
-        }
+    for a in app.store().accounts(&mentions).await? {
+        let uri = match &a.domain {
+            None => app.urls().actor(&a.username),
+            Some(_) => match actor_uri(app, a.id).await? {
+                Some(uri) => uri,
+                None => continue,
+            },
+        };
+        let domain = a.domain.unwrap_or_else(|| app.config().domain.clone());
+        tags.push(
+            json!({ "type": "Mention", "href": uri, "name": format!("@{}@{domain}", a.username) }),
+        );
+        mentioned.push(Value::String(uri));
     }
     for name in app
         .store()
@@ -117,13 +127,13 @@ pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal
         },
         None => None,
     };
-    let published = iso8601_seconds(status.created_at);
-    let note = json!({
+    let replies = super::collections::replies_collection(app, status, &id).await?;
+    Ok(json!({
         "id": id,
         "type": "Note",
         "attributedTo": actor,
         "content": status.content,
-        "published": published,
+        "published": iso8601_seconds(status.created_at),
         "updated": status.edited_at.map(iso8601_seconds),
         "url": format!("{}/{}", app.urls().profile(&author.username), status.id),
         "to": to,
@@ -132,17 +142,104 @@ pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal
         "summary": if status.spoiler_text.is_empty() { Value::Null } else { json!(status.spoiler_text) },
         "inReplyTo": in_reply_to,
         "tag": tags,
-    });
+        "replies": replies,
+    }))
+}
+
+/// A local Note as a document of its own (with `@context`).
+pub async fn note_document(app: &App, status: &DbStatus) -> Result<Value, Internal> {
+    let mut note = note(app, status).await?;
+    note["@context"] = note_context();
+    Ok(note)
+}
+
+/// `Create(Note)` for a local status, at `{note id}/activity`.
+pub async fn create_note(app: &App, status: &DbStatus) -> Result<Value, Internal> {
+    let note = note(app, status).await?;
+    let actor = note["attributedTo"].clone();
     Ok(json!({
-        "@context": [AS_CONTEXT, { "sensitive": "as:sensitive", "Hashtag": "as:Hashtag" }],
-        "id": format!("{id}/activity"),
+        "@context": note_context(),
+        "id": format!("{}/activity", note["id"].as_str().unwrap_or_default()),
         "type": "Create",
         "actor": actor,
-        "published": published,
+        "published": note["published"],
         "to": note["to"],
         "cc": note["cc"],
         "object": note,
     }))
+}
+
+/// `Announce` for a local boost, at `/users/{name}/statuses/{boost id}/activity`
+/// (Mastodon's form, so it is dereferenceable): public boosts to Public with
+/// the booster's followers and the author in `cc`, others the reverse.
+pub async fn announce(app: &App, boost: &DbStatus, original: &DbStatus) -> Result<Value, Internal> {
+    let booster = app
+        .store()
+        .account(boost.account_id)
+        .await?
+        .ok_or_else(|| Internal::Job(format!("boost {} has no author", boost.id)))?;
+    let actor = app.urls().actor(&booster.username);
+    let followers = app.urls().actor_part(&booster.username, "followers");
+    let author = actor_uri(app, original.account_id).await?;
+    let (to, mut cc) = if boost.visibility == "public" {
+        (vec![json!(PUBLIC)], vec![json!(followers)])
+    } else {
+        (vec![json!(followers)], vec![json!(PUBLIC)])
+    };
+    cc.extend(author.map(Value::String));
+    Ok(json!({
+        "@context": AS_CONTEXT,
+        "id": app.urls().path(&format!("/users/{}/statuses/{}/activity", booster.username, boost.id)),
+        "type": "Announce",
+        "actor": actor,
+        "published": iso8601_seconds(boost.created_at),
+        "to": to,
+        "cc": cc,
+        "object": status_uri(app, original).await?,
+    }))
+}
+
+/// Tells a remote author about a local boost of their status (`Announce`),
+/// or that it was taken back (`Undo(Announce)`, naming the same Announce id).
+pub async fn deliver_announce(
+    app: &App,
+    boost: &DbStatus,
+    original: &DbStatus,
+    undo: bool,
+) -> Result<(), Internal> {
+    if original.local {
+        return Ok(());
+    }
+    let Some((_, inboxes)) = app.store().remote_inboxes(original.account_id).await? else {
+        return Ok(());
+    };
+    let announce = announce(app, boost, original).await?;
+    let activity = if undo {
+        json!({
+            "@context": AS_CONTEXT,
+            "id": format!("{}#undo/{}", announce["id"].as_str().unwrap_or_default(), app.ids().next()),
+            "type": "Undo",
+            "actor": announce["actor"],
+            "to": announce["to"],
+            "cc": announce["cc"],
+            "object": announce,
+        })
+    } else {
+        announce
+    };
+    super::deliver::enqueue(app, boost.account_id, &inboxes.inbox_url, &activity).await
+}
+
+/// A remote object's `published` as its `created_at` (ms): the author's
+/// time, as Mastodon shows it, but never in the future (a wrong clock must
+/// not pin a post to the top of a thread or a profile); `now` when missing
+/// or unreadable. The row's id stays the arrival time's Snowflake, so
+/// timelines paged by id never gain entries below a page already read.
+pub fn published_at(published: &Value, now: i64) -> i64 {
+    published
+        .as_str()
+        .and_then(starling_protocol::datetime::parse_iso8601)
+        .map_or(now, |at| at.min(now))
 }
 
 /// Plain text of remote HTML: tags dropped, paragraphs and breaks kept as

@@ -282,7 +282,7 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
         spoiler_text: note["summary"].as_str().unwrap_or_default().to_owned(),
         sensitive: note["sensitive"].as_bool().unwrap_or(false),
         visibility: visibility.to_owned(),
-        created_at: now,
+        created_at: crate::service::activities::published_at(&note["published"], now),
         ..Default::default()
     };
     let new = crate::store::statuses::NewStatus {
@@ -411,7 +411,10 @@ async fn announced(app: &App, actor: &str, activity: &Value) -> Result<(), Inter
         local: false,
         reblog_of_id: Some(original.id),
         visibility: original.visibility.clone(),
-        created_at: crate::store::now_ms(),
+        created_at: crate::service::activities::published_at(
+            &activity["published"],
+            crate::store::now_ms(),
+        ),
         ..Default::default()
     };
     let new = crate::store::statuses::NewStatus {

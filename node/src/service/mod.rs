@@ -43,6 +43,7 @@ pub fn status_not_found() -> ServiceError {
     ServiceError::NotFound("Record not found".into())
 }
 pub mod activities;
+pub mod collections;
 pub mod deliver;
 pub mod inbound;
 pub mod remote;

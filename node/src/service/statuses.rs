@@ -430,7 +430,8 @@ pub async fn reblog(
     };
     let id = app.store().insert_status(&new).await?;
     app.jobs_enqueued();
-    tell_author(app, account, &original, "Announce", None).await?;
+    let stored = app.store().status(id).await?.ok_or_else(status_not_found)?;
+    crate::service::activities::deliver_announce(app, &stored, &original, false).await?;
     // The notification points at the boosted status, as Mastodon's does.
     notify_once(
         app,
@@ -440,7 +441,7 @@ pub async fn reblog(
         Some(original.id),
     )
     .await?;
-    app.store().status(id).await?.ok_or_else(status_not_found)
+    Ok(stored)
 }
 
 /// Undoes a boost; returns the original.
@@ -450,7 +451,7 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
         .ok_or_else(status_not_found)?;
     if let Some(boost) = app.store().reblog_by(account, original.id).await? {
         app.store().delete_status(boost.id).await?;
-        tell_author(app, account, &original, "Announce", Some("Undo")).await?;
+        crate::service::activities::deliver_announce(app, &boost, &original, true).await?;
         app.store()
             .unnotify(original.account_id, account, "reblog", Some(original.id))
             .await?;

@@ -15,6 +15,7 @@
 //! [`statuses`], [`instance`] (the instance actor's key), [`migrate`].
 
 pub mod accounts;
+pub mod collections;
 pub mod feeds;
 pub mod filters;
 pub mod hosts;
