@@ -45,5 +45,7 @@ pub fn status_not_found() -> ServiceError {
 pub mod activities;
 pub mod deliver;
 pub mod inbound;
+pub mod lookup;
 pub mod remote;
 pub mod sanitize;
+pub mod search;
