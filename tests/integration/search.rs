@@ -5,6 +5,8 @@
 
 mod remote;
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -376,6 +378,30 @@ async fn ancestor_fetching_is_bounded_per_request_and_survives_loops(db: Db) {
         );
     }
     assert_eq!((remote.hits("/notes/20"), remote.hits("/notes/21")), (1, 1));
+}
+
+db_test!(a_slow_server_cannot_hold_a_thread_up);
+async fn a_slow_server_cannot_hold_a_thread_up(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, bob) = node.user_with_token("bob").await;
+    let remote = Remote::start().await;
+    remote.note(1, None, "<p>n1</p>");
+    remote.note(2, Some(1), "<p>n2</p>");
+    remote.note(3, Some(2), "<p>n3</p>");
+    let id = resolve_status(&node, &bob, &remote.url("/notes/3")).await;
+    // Slower than the time a thread may spend fetching (5 s), though within
+    // the fetcher's own deadline (10 s).
+    remote.delay("/notes/2", Duration::from_secs(9));
+
+    let started = Instant::now();
+    let (code, context) = node
+        .api_get(&format!("/api/v1/statuses/{id}/context"), &bob)
+        .await;
+    let took = started.elapsed();
+    assert_eq!(code, StatusCode::OK, "{context}");
+    assert_eq!(context["ancestors"], json!([]));
+    assert!(took < Duration::from_secs(8), "the thread took {took:?}");
+    assert_eq!(remote.hits("/notes/2"), 1, "asked once, then given up");
 }
 
 /// Resolves a status URL through search; returns its local id.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -19,6 +20,8 @@ struct Inner {
     documents: Mutex<HashMap<String, (String, String)>>,
     /// Path → requests so far.
     hits: Mutex<HashMap<String, usize>>,
+    /// Path → how long to wait before answering.
+    delays: Mutex<HashMap<String, Duration>>,
 }
 
 /// The running server; stops when dropped.
@@ -106,6 +109,15 @@ impl Remote {
         id
     }
 
+    /// Makes requests for `path` wait this long before they are answered.
+    pub fn delay(&self, path: &str, delay: Duration) {
+        self.inner
+            .delays
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), delay);
+    }
+
     /// The JSON served at `path`.
     pub fn doc(&self, path: &str) -> Value {
         let documents = self.inner.documents.lock().unwrap();
@@ -133,6 +145,10 @@ impl Drop for Remote {
 async fn serve(State(inner): State<Arc<Inner>>, uri: Uri) -> impl IntoResponse {
     let path = uri.path().to_owned();
     *inner.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let delay = inner.delays.lock().unwrap().get(&path).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     match inner.documents.lock().unwrap().get(&path) {
         Some((content_type, body)) => (
             StatusCode::OK,
