@@ -41,8 +41,8 @@ pub use notification::{
     Notification, NotificationType, Reaction,
 };
 pub use status::{
-    Context, MediaAttachment, MediaType, Poll, PollOption, PreviewCard, PreviewCardAuthor, Status,
-    StatusApplication, StatusEdit, StatusEditPoll, StatusEditPollOption, StatusMention,
+    Context, MediaAttachment, MediaType, Poll, PollOption, PreviewCard, PreviewCardAuthor, Search,
+    Status, StatusApplication, StatusEdit, StatusEditPoll, StatusEditPollOption, StatusMention,
     StatusSource, StatusTag, Visibility,
 };
 

@@ -18,6 +18,7 @@ mod inbox;
 mod instance_api;
 mod lists_filters;
 mod oauth;
+mod search;
 mod social;
 mod statuses;
 mod storage;

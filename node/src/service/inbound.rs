@@ -72,7 +72,7 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
 }
 
 /// An object's id, whether given as a string or embedded.
-fn id_of(value: &Value) -> String {
+pub(crate) fn id_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Object(o) => o
@@ -85,7 +85,7 @@ fn id_of(value: &Value) -> String {
 }
 
 /// The local account an actor URL of ours names.
-async fn local_target(app: &App, uri: &str) -> Result<Option<i64>, Internal> {
+pub(crate) async fn local_target(app: &App, uri: &str) -> Result<Option<i64>, Internal> {
     let prefix = app.urls().actor("");
     let Some(name) = uri
         .strip_prefix(&prefix)
@@ -206,23 +206,59 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
             }
         }
     };
-    if !matches!(
-        note["type"].as_str(),
-        Some("Note" | "Article" | "Page" | "Question")
-    ) {
-        return Ok(());
-    }
     // Only the author's own server may create the author's posts.
-    if id_of(&note["attributedTo"]) != actor || origin_of(&object_id) != origin_of(actor) {
+    if author_of(&note) != actor {
         return Ok(());
     }
-    if app.store().status_by_uri(&object_id).await?.is_some()
-        || app.store().is_tombstoned(&object_id).await?
+    store_note(app, &note).await.map(|_| ())
+}
+
+/// Whether an object is one of the types shown as statuses.
+pub(crate) fn is_note(object: &Value) -> bool {
+    matches!(
+        object["type"].as_str(),
+        Some("Note" | "Article" | "Page" | "Question")
+    )
+}
+
+/// The author (`attributedTo`) of a note, as an actor id.
+pub(crate) fn author_of(note: &Value) -> String {
+    match &note["attributedTo"] {
+        // Some servers list several attributions; the first actor wins.
+        Value::Array(items) => items.first().map(id_of).unwrap_or_default(),
+        other => id_of(other),
+    }
+}
+
+/// Stores a note as a remote status, the one path for every way a note
+/// arrives (a delivered `Create`, a search by URL, a fetched ancestor). The
+/// caller vouches that `note` came from its own origin (embedded in an
+/// activity from there, or fetched from its id); this checks the rest: a type
+/// shown as a status, an author already stored and on the note's origin, not
+/// deleted. Returns the stored status (the existing one if it was already
+/// there), or None when refused.
+pub(crate) async fn store_note(
+    app: &App,
+    note: &Value,
+) -> Result<Option<crate::store::statuses::DbStatus>, Internal> {
+    let object_id = id_of(note);
+    let actor = author_of(note);
+    if object_id.is_empty()
+        || !is_note(note)
+        || origin_of(&object_id).is_none()
+        || origin_of(&object_id) != origin_of(&actor)
+        || origin_of(&object_id) == origin_of(app.urls().base())
     {
-        return Ok(());
+        return Ok(None);
     }
-    let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
-        return Ok(());
+    if let Some(existing) = app.store().status_by_uri(&object_id).await? {
+        return Ok(Some(existing));
+    }
+    if app.store().is_tombstoned(&object_id).await? {
+        return Ok(None);
+    }
+    let Some(author) = app.store().remote_inboxes_by_uri(&actor).await? else {
+        return Ok(None);
     };
     let addressed = |field: &str| -> Vec<String> {
         match &note[field] {
@@ -257,13 +293,15 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
             }
         }
     }
-    let parent = match note["inReplyTo"].as_str() {
-        Some(uri) => app
-            .store()
-            .status_by_uri(uri)
-            .await?
-            .or(local_status(app, uri).await?),
+    let parent_uri = Some(id_of(&note["inReplyTo"])).filter(|u| !u.is_empty());
+    let parent = match &parent_uri {
+        Some(uri) => known_status(app, uri).await?,
         None => None,
+    };
+    // A parent whose own ancestors wait for this note would close a loop.
+    let parent = match parent {
+        Some(p) if closes_loop(app, &p, &object_id).await? => None,
+        other => other,
     };
     let html = note["content"].as_str().unwrap_or_default();
     let text = crate::service::activities::html_to_text(html);
@@ -272,11 +310,12 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     let status = crate::store::statuses::DbStatus {
         id: app.ids().next(),
         account_id: author.account_id,
-        uri: Some(object_id),
+        uri: Some(object_id.clone()),
         url: note["url"].as_str().map(str::to_owned),
         local: false,
         in_reply_to_id: parent.as_ref().map(|p| p.id),
         in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+        in_reply_to_uri: parent_uri,
         text,
         content,
         spoiler_text: note["summary"].as_str().unwrap_or_default().to_owned(),
@@ -295,30 +334,53 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     };
     match app.store().insert_status(&new).await {
         Ok(id) => {
+            app.jobs_enqueued();
             // A Delete handled concurrently may have missed the row: the
             // tombstone is written before it looks, so checking after the
             // insert closes the race.
-            if let Some(uri) = &new.status.uri
-                && app.store().is_tombstoned(uri).await?
-            {
+            if app.store().is_tombstoned(&object_id).await? {
                 app.store().delete_status(id).await?;
+                return Ok(None);
             }
-            app.jobs_enqueued();
-            Ok(())
+            Ok(app.store().status(id).await?)
         }
         // Two copies arriving at once: the other one won.
         Err(crate::store::StoreError::Database(e))
             if e.as_database_error()
                 .is_some_and(|d| d.is_unique_violation()) =>
         {
-            Ok(())
+            Ok(app.store().status_by_uri(&object_id).await?)
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// Whether `parent` or one of its stored ancestors is a reply waiting for
+/// `uri` (a reply loop: linking both ways would make the thread endless).
+async fn closes_loop(
+    app: &App,
+    parent: &crate::store::statuses::DbStatus,
+    uri: &str,
+) -> Result<bool, Internal> {
+    let mut current = Some(parent.clone());
+    for _ in 0..64 {
+        let Some(s) = current else {
+            return Ok(false);
+        };
+        if s.uri.as_deref() == Some(uri) || s.in_reply_to_uri.as_deref() == Some(uri) {
+            return Ok(true);
+        }
+        current = match s.in_reply_to_id {
+            Some(id) => app.store().status(id).await?,
+            None => None,
+        };
+    }
+    // Deeper than any thread we fetch: treat as a loop rather than walk on.
+    Ok(true)
+}
+
 /// One of our own statuses, by its ActivityPub id.
-async fn local_status(
+pub(crate) async fn local_status(
     app: &App,
     uri: &str,
 ) -> Result<Option<crate::store::statuses::DbStatus>, Internal> {
@@ -333,7 +395,7 @@ async fn local_status(
 }
 
 /// A status we know by its ActivityPub id: ours or a stored remote one.
-async fn known_status(
+pub(crate) async fn known_status(
     app: &App,
     uri: &str,
 ) -> Result<Option<crate::store::statuses::DbStatus>, Internal> {

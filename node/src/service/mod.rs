@@ -46,5 +46,7 @@ pub mod activities;
 pub mod collections;
 pub mod deliver;
 pub mod inbound;
+pub mod lookup;
 pub mod remote;
 pub mod sanitize;
+pub mod search;

@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0006_read_paths.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_read_paths.sql"),
     },
+    Migration {
+        version: 7,
+        name: "reply_uri",
+        sqlite: include_str!("../../../migrations/sqlite/0007_reply_uri.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_reply_uri.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.

@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod oauth;
 pub mod remote;
 pub mod removal;
+pub mod search;
 pub mod social;
 pub mod sql;
 pub mod statuses;

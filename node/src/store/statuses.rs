@@ -27,6 +27,9 @@ pub struct DbStatus {
     pub in_reply_to_id: Option<i64>,
     /// Parent's author.
     pub in_reply_to_account_id: Option<i64>,
+    /// A remote reply's parent, by ActivityPub id, even while the parent is
+    /// not stored (then `in_reply_to_id` is None).
+    pub in_reply_to_uri: Option<String>,
     /// For a boost: the boosted status.
     pub reblog_of_id: Option<i64>,
     /// The source text as written.
@@ -62,7 +65,7 @@ pub struct DbStatus {
 
 /// The columns [`status_from_row`] reads, for any query aliasing statuses as `s`.
 pub(crate) const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.in_reply_to_id, \
-    s.in_reply_to_account_id, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
+    s.in_reply_to_account_id, s.in_reply_to_uri, s.reblog_of_id, s.text, s.content, s.spoiler_text, s.sensitive, \
     s.visibility, s.language, s.created_at, s.edited_at, s.application_id, s.replies_count, \
     s.reblogs_count, s.favourites_count, s.version, \
     (SELECT av.version FROM accounts av WHERE av.id = s.account_id) AS author_version";
@@ -81,6 +84,7 @@ pub(crate) fn status_from_row(row: &AnyRow) -> Result<DbStatus, sqlx::Error> {
         local: flag(row, "local")?,
         in_reply_to_id: row.try_get("in_reply_to_id")?,
         in_reply_to_account_id: row.try_get("in_reply_to_account_id")?,
+        in_reply_to_uri: row.try_get("in_reply_to_uri")?,
         reblog_of_id: row.try_get("reblog_of_id")?,
         text: row.try_get("text")?,
         content: row.try_get("content")?,
@@ -174,8 +178,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO statuses (id, account_id, uri, url, local, in_reply_to_id, \
              in_reply_to_account_id, reblog_of_id, text, content, spoiler_text, sensitive, \
-             visibility, language, created_at, application_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             visibility, language, created_at, application_id, in_reply_to_uri) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(s.id)
         .bind(s.account_id)
@@ -193,8 +197,12 @@ impl Store {
         .bind(&s.language)
         .bind(s.created_at)
         .bind(s.application_id)
+        .bind(&s.in_reply_to_uri)
         .execute(&mut *tx)
         .await?;
+        if let (Some(uri), false) = (&s.uri, s.local) {
+            adopt_replies(&mut tx, s, uri).await?;
+        }
         for account_id in &new.mentions {
             sqlx::query(
                 "INSERT INTO mentions (status_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -634,8 +642,9 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
-        let descendants = rows.iter().map(status_from_row).collect::<Result<_, _>>()?;
-        Ok((ancestors, descendants))
+        let descendants: Vec<DbStatus> =
+            rows.iter().map(status_from_row).collect::<Result<_, _>>()?;
+        Ok((ancestors, depth_first(id, descendants)))
     }
 
     /// The boost of `status_id` by `account_id`, if any.
@@ -681,6 +690,43 @@ impl Store {
     }
 }
 
+/// Replies in thread order: each one followed by its own replies, siblings
+/// by id. Ids alone would misplace parents fetched after their replies.
+fn depth_first(root: i64, rows: Vec<DbStatus>) -> Vec<DbStatus> {
+    let mut children: HashMap<i64, Vec<DbStatus>> = HashMap::new();
+    for row in rows {
+        children
+            .entry(row.in_reply_to_id.unwrap_or_default())
+            .or_default()
+            .push(row);
+    }
+    for siblings in children.values_mut() {
+        // Popped from the end below, so the lowest id comes out first.
+        siblings.sort_by_key(|s| std::cmp::Reverse(s.id));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(parent) = stack.pop() {
+        if let Some(mut siblings) = children.remove(&parent) {
+            // Visit the first sibling next, its replies before the others.
+            let next = siblings.pop();
+            if !siblings.is_empty() {
+                children.insert(parent, siblings);
+                stack.push(parent);
+            }
+            if let Some(next) = next {
+                stack.push(next.id);
+                out.push(next);
+            }
+        }
+    }
+    // Replies below a deleted reply: still shown, after the rest.
+    let mut rest: Vec<DbStatus> = children.into_values().flatten().collect();
+    rest.sort_by_key(|s| s.id);
+    out.extend(rest);
+    out
+}
+
 /// ` AND s.visibility IN ('public', …)` from a fixed list (never user input).
 pub(crate) fn push_visibilities(sql: &mut Sql, visibilities: &[&str]) {
     sql.push(" AND s.visibility IN (");
@@ -703,5 +749,55 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         Ok(row.as_ref().map(status_from_row).transpose()?)
+    }
+}
+
+/// Links the stored replies that were waiting for the remote status `s`
+/// (known only by its id `uri` when they arrived) to it, and counts them.
+async fn adopt_replies(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    s: &DbStatus,
+    uri: &str,
+) -> Result<(), StoreError> {
+    let adopted = sqlx::query(
+        "UPDATE statuses SET in_reply_to_id = $1, in_reply_to_account_id = $2 \
+         WHERE in_reply_to_uri = $3 AND in_reply_to_id IS NULL AND id <> $1",
+    )
+    .bind(s.id)
+    .bind(s.account_id)
+    .bind(uri)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if adopted > 0 {
+        sqlx::query(
+            "UPDATE statuses SET replies_count = (SELECT count(*) FROM statuses c \
+             WHERE c.in_reply_to_id = $1 AND c.deleted_at IS NULL) WHERE id = $1",
+        )
+        .bind(s.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DbStatus, depth_first};
+
+    fn reply(id: i64, parent: i64) -> DbStatus {
+        DbStatus {
+            id,
+            in_reply_to_id: Some(parent),
+            ..DbStatus::default()
+        }
+    }
+
+    #[test]
+    fn replies_come_in_thread_order_whatever_their_ids() {
+        // 1 ← 9 ← 3, and 1 ← 5; 8 replies to a reply (7) that is gone.
+        let rows = vec![reply(3, 9), reply(5, 1), reply(9, 1), reply(8, 7)];
+        let order: Vec<i64> = depth_first(1, rows).iter().map(|s| s.id).collect();
+        assert_eq!(order, [5, 9, 3, 8]);
     }
 }

@@ -339,3 +339,15 @@ pub struct Context {
     /// Replies, depth-first.
     pub descendants: Vec<Status>,
 }
+
+/// The results of `GET /api/v2/search`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Search {
+    /// Accounts found.
+    pub accounts: Vec<super::Account>,
+    /// Statuses found.
+    pub statuses: Vec<Status>,
+    /// Hashtags found.
+    pub hashtags: Vec<super::Tag>,
+}

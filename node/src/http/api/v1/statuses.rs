@@ -188,7 +188,7 @@ async fn context(
     let status = visible_one(&app, viewer, path_id(&id)?)
         .await?
         .ok_or_else(|| ApiError::NotFound("Record not found".into()))?;
-    let (ancestors, descendants) = app.store().thread(status.id, 4096).await?;
+    let (ancestors, descendants) = crate::service::lookup::thread(&app, &status).await?;
     let presenter = Presenter::new(&app, viewer);
     Ok(Json(Context {
         ancestors: presenter

@@ -2,6 +2,7 @@
 
 pub mod filters;
 pub mod instance;
+pub mod search;
 
 use axum::Router;
 
@@ -12,4 +13,5 @@ pub fn routes() -> Router<App> {
     Router::new()
         .merge(filters::routes())
         .merge(instance::routes())
+        .merge(search::routes())
 }
