@@ -5,6 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and gives every test a fresh
 //! database that is dropped afterwards.
 
+mod process;
 mod support;
 
 mod caching;
@@ -17,6 +18,7 @@ mod inbox;
 mod instance_api;
 mod lists_filters;
 mod oauth;
+mod roles;
 mod social;
 mod statuses;
 mod storage;
