@@ -12,6 +12,7 @@ mod caching;
 mod cli;
 mod delivery;
 mod discovery;
+mod durability;
 mod federation;
 mod federation_people;
 mod inbox;

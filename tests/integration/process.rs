@@ -140,6 +140,12 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// SIGKILL: the process ends at once, whatever it was doing.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
 }
 
 impl Drop for Server {
