@@ -23,3 +23,4 @@ mod roles;
 mod social;
 mod statuses;
 mod storage;
+mod three_nodes;
