@@ -279,6 +279,8 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         rate_limits: false,
         fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
         delivery: Default::default(),
+        role: Default::default(),
+        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
     };
     let app = App::build(config).await.expect("node");
     let viewer = create_local_user(

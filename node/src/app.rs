@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::error::Internal;
 use crate::id::IdGenerator;
 use crate::store::Store;
@@ -153,25 +153,69 @@ impl App {
     }
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then stops accepting,
-/// lets in-flight requests finish, and closes the database.
+/// Serves HTTP on `listener` and runs the queue workers (role `all`) until
+/// `shutdown` completes, then stops accepting, lets in-flight requests
+/// finish, and closes the database.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = crate::http::service(app.clone());
+    run(app, Some(listener), true, shutdown).await
+}
+
+/// Runs what `role` asks for until `shutdown` completes: HTTP on `listener`
+/// (required unless the role is `worker`, which binds nothing), the queue
+/// workers, or both.
+pub async fn run_role(
+    app: App,
+    role: Role,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = if role.serves_http() {
+        let listener = listener.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("role {role} serves HTTP and needs a listener"),
+            )
+        })?;
+        Some(listener)
+    } else {
+        None
+    };
+    run(app, listener, role.runs_jobs(), shutdown).await
+}
+
+async fn run(
+    app: App,
+    listener: Option<TcpListener>,
+    workers: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::queue::work(app.clone(), stopped));
-    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        std::net::SocketAddr,
-    >(service);
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let worker = workers.then(|| tokio::spawn(crate::queue::work(app.clone(), stopped)));
+    let served = match listener {
+        Some(listener) => {
+            let service = crate::http::service(app.clone());
+            let service =
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    std::net::SocketAddr,
+                >(service);
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            shutdown.await;
+            Ok(())
+        }
+    };
     // Let the worker finish the job in hand; unfinished leases come back later.
     let _ = stop_workers.send(true);
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     app.store().close().await;
     served?;
     Ok(())

@@ -10,7 +10,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
 use crate::app::{self, App};
-use crate::config::{Config, DatabaseUrl};
+use crate::config::{Config, DatabaseUrl, Role};
 use crate::error::chain;
 use crate::service::accounts::{CreateUserError, NewUser, create_local_user};
 use crate::store::Store;
@@ -29,7 +29,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the node (applies pending migrations first).
-    Serve,
+    Serve {
+        /// What this process runs: `web` (HTTP only), `worker` (the job
+        /// queue and maintenance, no HTTP) or `all` (both). Overrides
+        /// `role` / `STARLING_ROLE`; default `all`.
+        #[arg(long, value_parser = Role::parse)]
+        role: Option<Role>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Administer accounts.
@@ -69,10 +75,16 @@ enum AdminCommand {
 /// Parses arguments, runs the command, and maps failure to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = !matches!(cli.command, Command::Serve);
+    let quiet = !matches!(cli.command, Command::Serve { .. });
     init_logging(quiet);
     let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            // The flag beats the file and the environment.
+            if let Command::Serve { role: Some(role) } = cli.command {
+                c.role = role;
+            }
+            c
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -122,7 +134,7 @@ fn describe(db: &DatabaseUrl) -> String {
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { .. } => serve(config).await,
         Command::Migrate => {
             let store = Store::connect(&config.database)
                 .await
@@ -146,20 +158,37 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let bind = config.bind;
+    let role = config.role;
     let database = describe(&config.database);
+    if role != Role::All && matches!(config.database, DatabaseUrl::Sqlite(_)) {
+        tracing::warn!(
+            "role {role} on SQLite: splitting roles across processes is meant for PostgreSQL; \
+             make sure a process with role worker or all runs, or nothing is delivered"
+        );
+    }
     let app = App::build(config).await.map_err(|e| chain(&e))?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    // With port 0 the OS picks; report the address really bound.
-    let bound = listener.local_addr().unwrap_or(bind);
-    tracing::info!(
-        "Starling {} serving {} on http://{bound} ({database}{})",
-        env!("CARGO_PKG_VERSION"),
-        app.urls().base(),
-        if app.config().dev { ", dev mode" } else { "" }
-    );
-    app::serve(app, listener, app::shutdown_signal())
+    let dev = if app.config().dev { ", dev mode" } else { "" };
+    let listener = if role.serves_http() {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        // With port 0 the OS picks; report the address really bound.
+        let bound = listener.local_addr().unwrap_or(bind);
+        tracing::info!(
+            "Starling {} serving {} on http://{bound} ({database}{dev}, role {role})",
+            env!("CARGO_PKG_VERSION"),
+            app.urls().base(),
+        );
+        Some(listener)
+    } else {
+        tracing::info!(
+            "Starling {} running queue workers for {} ({database}{dev}, role worker, no HTTP)",
+            env!("CARGO_PKG_VERSION"),
+            app.urls().base(),
+        );
+        None
+    };
+    app::run_role(app, role, listener, app::shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("stopped");

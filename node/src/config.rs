@@ -31,7 +31,60 @@ pub struct Config {
     pub fanout_threshold: i64,
     /// Outgoing delivery: per-host concurrency and the dead-host breaker.
     pub delivery: DeliveryConfig,
+    /// What `starling serve` runs: HTTP, the queue workers, or both.
+    pub role: Role,
+    /// How long a claimed job stays leased (`job_lease_seconds`): a killed
+    /// worker's jobs come back after this. Longer than any job runs (a
+    /// delivery gives up after 10 s), or a slow job may run twice.
+    pub job_lease: Duration,
 }
+
+/// What a `starling serve` process runs (docs/SCALING.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// HTTP and the queue workers in one process (the default).
+    #[default]
+    All,
+    /// HTTP only: jobs are enqueued here and run by worker processes.
+    Web,
+    /// Queue workers and periodic maintenance only; no HTTP listener.
+    Worker,
+}
+
+impl Role {
+    /// Parses `all`, `web` or `worker`.
+    pub fn parse(value: &str) -> Result<Role, String> {
+        match value.to_ascii_lowercase().as_str() {
+            "all" => Ok(Role::All),
+            "web" => Ok(Role::Web),
+            "worker" => Ok(Role::Worker),
+            _ => Err(format!("{value:?} is not a role (all, web or worker)")),
+        }
+    }
+
+    /// Whether this role serves HTTP.
+    pub fn serves_http(self) -> bool {
+        self != Role::Worker
+    }
+
+    /// Whether this role runs the queue workers.
+    pub fn runs_jobs(self) -> bool {
+        self != Role::Web
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::All => "all",
+            Role::Web => "web",
+            Role::Worker => "worker",
+        })
+    }
+}
+
+/// How long a claimed job stays leased, by default.
+pub const DEFAULT_JOB_LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// How deliveries to other servers are paced (FEDERATION.md "Delivery").
 /// Only `per_host` is a configuration key; the rest are fixed in production
@@ -128,6 +181,8 @@ struct FileConfig {
     rate_limits: Option<bool>,
     fanout_threshold: Option<i64>,
     delivery_per_host: Option<i64>,
+    role: Option<String>,
+    job_lease_seconds: Option<i64>,
 }
 
 /// Above this many local followers an author's posts are merged into home
@@ -216,7 +271,31 @@ impl Config {
                 })?,
             None => DEFAULT_DELIVERY_PER_HOST,
         };
+        let role = match pick("STARLING_ROLE", file.role, "role") {
+            Some((key, v)) => Role::parse(&v).map_err(|m| ConfigError::new(key, m))?,
+            None => Role::All,
+        };
+        let job_lease = match pick(
+            "STARLING_JOB_LEASE_SECONDS",
+            file.job_lease_seconds.map(|n| n.to_string()),
+            "job_lease_seconds",
+        ) {
+            Some((key, v)) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=86_400).contains(n))
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        key,
+                        format!("{v:?} is not a number of seconds from 1 to 86400"),
+                    )
+                })?,
+            None => DEFAULT_JOB_LEASE,
+        };
         Ok(Config {
+            role,
+            job_lease,
             domain,
             bind,
             database,
@@ -322,6 +401,22 @@ mod tests {
         assert_eq!(c.base_url(), "http://localhost:8080");
         assert_eq!(c.delivery, DeliveryConfig::default());
         assert_eq!(c.delivery.per_host, 4);
+        assert_eq!(c.role, Role::All);
+        assert_eq!(c.job_lease, DEFAULT_JOB_LEASE);
+    }
+
+    #[test]
+    fn role_and_lease_come_from_file_or_environment() {
+        let c = load_env(&[
+            ("STARLING_ROLE", "Worker"),
+            ("STARLING_JOB_LEASE_SECONDS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.role, Role::Worker);
+        assert!(c.role.runs_jobs() && !c.role.serves_http());
+        assert_eq!(c.job_lease, Duration::from_secs(2));
+        let c = load_env(&[("STARLING_ROLE", "web")]).unwrap();
+        assert!(c.role.serves_http() && !c.role.runs_jobs());
     }
 
     #[test]
@@ -349,6 +444,9 @@ mod tests {
             ("STARLING_RATE_LIMITS", "sometimes"),
             ("STARLING_DELIVERY_PER_HOST", "0"),
             ("STARLING_DELIVERY_PER_HOST", "many"),
+            ("STARLING_ROLE", "both"),
+            ("STARLING_JOB_LEASE_SECONDS", "0"),
+            ("STARLING_JOB_LEASE_SECONDS", "soon"),
         ] {
             let err = load_env(&[(key, value)]).expect_err(value);
             assert_eq!(err.key, key, "{value}");
@@ -389,6 +487,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.delivery.per_host, 8);
+        std::fs::write(&path, "role = \"web\"\njob_lease_seconds = 60\n").unwrap();
+        let c = Config::load(Some(&path), |_| None).unwrap();
+        assert_eq!((c.role, c.job_lease), (Role::Web, Duration::from_secs(60)));
 
         std::fs::write(&path, "domian = \"typo.example\"\n").unwrap();
         let err = Config::load(Some(&path), |_| None).unwrap_err();

@@ -5,6 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and gives every test a fresh
 //! database that is dropped afterwards.
 
+mod process;
 mod support;
 
 mod caching;
@@ -12,13 +13,16 @@ mod cli;
 mod collections;
 mod delivery;
 mod discovery;
+mod durability;
 mod federation;
 mod federation_people;
 mod inbox;
 mod instance_api;
 mod lists_filters;
 mod oauth;
+mod roles;
 mod search;
 mod social;
 mod statuses;
 mod storage;
+mod three_nodes;

@@ -135,6 +135,8 @@ async fn a_fresh_database_gets_its_schema_at_start(db: Db) {
         rate_limits: true,
         fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
         delivery: Default::default(),
+        role: Default::default(),
+        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
     };
     let app = starling_node::app::App::build(config).await.unwrap();
     assert_eq!(app.store().migrate().await.unwrap(), 0);

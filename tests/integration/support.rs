@@ -204,6 +204,8 @@ impl TestNode {
             rate_limits: true,
             fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
             delivery: Default::default(),
+            role: Default::default(),
+            job_lease: starling_node::config::DEFAULT_JOB_LEASE,
         };
         tweak(&mut config);
         let app = App::build(config).await.expect("node starts");

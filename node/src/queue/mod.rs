@@ -23,8 +23,6 @@ use crate::error::{Internal, chain};
 use crate::store::jobs::DbJob;
 use crate::store::now_ms;
 
-/// How long a claimed job stays leased before another worker may take it.
-const LEASE_MS: i64 = 5 * 60 * 1000;
 /// Jobs claimed per round.
 const BATCH: i64 = 32;
 /// How often a worker trims home feeds to their cap.
@@ -93,7 +91,9 @@ async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
 /// tasks of their own. Returns how many jobs were claimed.
 pub async fn step(app: &App) -> Result<usize, Internal> {
     let busy = app.delivery_slots().busy_hosts();
-    let jobs = app.store().claim_jobs(BATCH, LEASE_MS, &busy).await?;
+    // How long before another worker may take a job we claim (`job_lease_seconds`).
+    let lease_ms = i64::try_from(app.config().job_lease.as_millis()).unwrap_or(i64::MAX);
+    let jobs = app.store().claim_jobs(BATCH, lease_ms, &busy).await?;
     let claimed = jobs.len();
     for job in jobs {
         if job.kind == "deliver" {

@@ -85,6 +85,7 @@ fn mentions(chars: &[char]) -> Vec<Entity> {
         if chars.get(username_end) == Some(&'@')
             && let Some(domain_end) = dotted_run(chars, username_end + 1, is_word)
         {
+            let domain_end = port_end(chars, domain_end);
             let domain_chars = &chars[username_end + 1..domain_end];
             domain = Some(domain_chars.iter().collect::<String>().to_lowercase());
             end = domain_end;
@@ -106,6 +107,26 @@ fn mentions(chars: &[char]) -> Vec<Entity> {
         i = end;
     }
     found
+}
+
+/// Past a `:port` (1 to 5 digits, then no word character) at `end`, where
+/// there is one; else `end`. Mastodon has no ports in mentions, but nodes
+/// in dev mode live at `localhost:PORT` and must be able to mention each
+/// other.
+fn port_end(chars: &[char], end: usize) -> usize {
+    if chars.get(end) != Some(&':') {
+        return end;
+    }
+    let digits = chars[end + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let after = chars.get(end + 1 + digits).copied();
+    if (1..=5).contains(&digits) && !after.is_some_and(|c| is_word(c) || c == ':') {
+        end + 1 + digits
+    } else {
+        end
+    }
 }
 
 /// The end of `x+([.-]+x+)*` starting at `start`, where `x` is `is_part`.
@@ -235,6 +256,32 @@ mod tests {
             username: username.into(),
             domain: domain.map(Into::into),
         }
+    }
+
+    #[test]
+    fn a_mention_may_carry_a_port() {
+        assert_eq!(
+            scan("@bob@localhost:8080, hi"),
+            [(
+                "@bob@localhost:8080".into(),
+                mention("bob", Some("localhost:8080"))
+            )]
+        );
+        // Not a port: a colon then text, or too many digits.
+        assert_eq!(
+            scan("@bob@example.com: hi"),
+            [(
+                "@bob@example.com".into(),
+                mention("bob", Some("example.com"))
+            )]
+        );
+        assert_eq!(
+            scan("@bob@example.com:123456"),
+            [(
+                "@bob@example.com".into(),
+                mention("bob", Some("example.com"))
+            )]
+        );
     }
 
     #[test]
