@@ -85,9 +85,26 @@ fn mentions(chars: &[char]) -> Vec<Entity> {
         if chars.get(username_end) == Some(&'@')
             && let Some(domain_end) = dotted_run(chars, username_end + 1, is_word)
         {
-            let domain_chars = &chars[username_end + 1..domain_end];
+            // A port (`@bob@localhost:3000`) is part of the domain: it is how
+            // dev-mode nodes are named. Mastodon has none, so its servers
+            // never write one.
+            let digits = chars[(domain_end + 1).min(chars.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let with_port = if chars.get(domain_end) == Some(&':')
+                && (1..=5).contains(&digits)
+                && !chars
+                    .get(domain_end + 1 + digits)
+                    .is_some_and(|&c| is_word(c))
+            {
+                domain_end + 1 + digits
+            } else {
+                domain_end
+            };
+            let domain_chars = &chars[username_end + 1..with_port];
             domain = Some(domain_chars.iter().collect::<String>().to_lowercase());
-            end = domain_end;
+            end = with_port;
         }
         let next = chars.get(end).copied();
         let rejected = matches!(next, Some('@' | '\u{FF20}'))
@@ -254,6 +271,25 @@ mod tests {
             [("@a.b-c_d".into(), mention("a.b-c_d", None))]
         );
         assert_eq!(scan("@alice."), [("@alice".into(), mention("alice", None))]);
+    }
+
+    #[test]
+    fn a_mention_may_name_a_port() {
+        assert_eq!(
+            scan("hi @alice@localhost:3000!"),
+            [(
+                "@alice@localhost:3000".into(),
+                mention("alice", Some("localhost:3000"))
+            )]
+        );
+        // Not a port: no digits, too many, or letters after them.
+        for (text, mentioned) in [
+            ("@a@b.c: hello", "@a@b.c"),
+            ("@a@b.c:123456", "@a@b.c"),
+            ("@a@b.c:80x", "@a@b.c"),
+        ] {
+            assert_eq!(scan(text)[0].0, mentioned, "{text:?}");
+        }
     }
 
     #[test]
