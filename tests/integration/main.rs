@@ -12,6 +12,7 @@ mod discovery;
 mod federation;
 mod inbox;
 mod instance_api;
+mod interop;
 mod lists_filters;
 mod oauth;
 mod social;

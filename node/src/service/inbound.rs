@@ -66,6 +66,18 @@ fn id_of(value: &Value) -> String {
     }
 }
 
+/// The values of a property that may hold one or many. JSON-LD compaction
+/// (Fedify's output) writes a one-element array as the bare value, so a
+/// single `Mention` arrives as `"tag": {…}`, not `"tag": [{…}]`.
+fn one_or_many(value: &Value) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match value {
+        Value::Array(items) => items,
+        Value::Null => &[],
+        one => std::slice::from_ref(one),
+    };
+    items.iter()
+}
+
 /// The local account an actor URL of ours names.
 async fn local_target(app: &App, uri: &str) -> Result<Option<i64>, Internal> {
     let prefix = app.urls().actor("");
@@ -206,12 +218,7 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     let Some(author) = app.store().remote_inboxes_by_uri(actor).await? else {
         return Ok(());
     };
-    let addressed = |field: &str| -> Vec<String> {
-        match &note[field] {
-            Value::Array(items) => items.iter().map(id_of).collect(),
-            other => vec![id_of(other)],
-        }
-    };
+    let addressed = |field: &str| -> Vec<String> { one_or_many(&note[field]).map(id_of).collect() };
     let (to, cc) = (addressed("to"), addressed("cc"));
     let public = starling_protocol::activitystreams::PUBLIC;
     let is_public = |list: &[String]| {
@@ -232,11 +239,9 @@ async fn created(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
         "direct"
     };
     let mut mentions = Vec::new();
-    if let Value::Array(tags) = &note["tag"] {
-        for tag in tags.iter().filter(|t| t["type"] == "Mention") {
-            if let Some(local) = local_target(app, &id_of(&tag["href"])).await? {
-                mentions.push(local);
-            }
+    for tag in one_or_many(&note["tag"]).filter(|t| t["type"] == "Mention") {
+        if let Some(local) = local_target(app, &id_of(&tag["href"])).await? {
+            mentions.push(local);
         }
     }
     let parent = match note["inReplyTo"].as_str() {
