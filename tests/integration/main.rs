@@ -18,6 +18,7 @@ mod federation;
 mod federation_people;
 mod inbox;
 mod instance_api;
+mod interop;
 mod lists_filters;
 mod oauth;
 mod roles;

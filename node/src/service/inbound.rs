@@ -84,6 +84,18 @@ pub(crate) fn id_of(value: &Value) -> String {
     }
 }
 
+/// The values of a property that may hold one or many. JSON-LD compaction
+/// (Fedify's output) writes a one-element array as the bare value, so a
+/// single `Mention` arrives as `"tag": {…}`, not `"tag": [{…}]`.
+fn one_or_many(value: &Value) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match value {
+        Value::Array(items) => items,
+        Value::Null => &[],
+        one => std::slice::from_ref(one),
+    };
+    items.iter()
+}
+
 /// The local account an actor URL of ours names.
 pub(crate) async fn local_target(app: &App, uri: &str) -> Result<Option<i64>, Internal> {
     let prefix = app.urls().actor("");
@@ -260,12 +272,7 @@ pub(crate) async fn store_note(
     let Some(author) = app.store().remote_inboxes_by_uri(&actor).await? else {
         return Ok(None);
     };
-    let addressed = |field: &str| -> Vec<String> {
-        match &note[field] {
-            Value::Array(items) => items.iter().map(id_of).collect(),
-            other => vec![id_of(other)],
-        }
-    };
+    let addressed = |field: &str| -> Vec<String> { one_or_many(&note[field]).map(id_of).collect() };
     let (to, cc) = (addressed("to"), addressed("cc"));
     let public = starling_protocol::activitystreams::PUBLIC;
     let is_public = |list: &[String]| {
@@ -286,11 +293,9 @@ pub(crate) async fn store_note(
         "direct"
     };
     let mut mentions = Vec::new();
-    if let Value::Array(tags) = &note["tag"] {
-        for tag in tags.iter().filter(|t| t["type"] == "Mention") {
-            if let Some(local) = local_target(app, &id_of(&tag["href"])).await? {
-                mentions.push(local);
-            }
+    for tag in one_or_many(&note["tag"]).filter(|t| t["type"] == "Mention") {
+        if let Some(local) = local_target(app, &id_of(&tag["href"])).await? {
+            mentions.push(local);
         }
     }
     let parent_uri = Some(id_of(&note["inReplyTo"])).filter(|u| !u.is_empty());
