@@ -37,3 +37,8 @@ ALTER TABLE statuses ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
 CREATE TRIGGER statuses_version BEFORE UPDATE ON statuses
 FOR EACH ROW EXECUTE FUNCTION bump_row_version();
+
+-- A viewer's boosts among a timeline page (the `reblogged` flag), found by
+-- range like their favourites and bookmarks.
+CREATE INDEX statuses_account_reblogs ON statuses (account_id, reblog_of_id)
+    WHERE reblog_of_id IS NOT NULL;

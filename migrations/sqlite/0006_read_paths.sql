@@ -36,3 +36,8 @@ WHEN NEW.version = OLD.version
 BEGIN
     UPDATE statuses SET version = OLD.version + 1 WHERE id = NEW.id;
 END;
+
+-- A viewer's boosts among a timeline page (the `reblogged` flag), found by
+-- range like their favourites and bookmarks.
+CREATE INDEX statuses_account_reblogs ON statuses (account_id, reblog_of_id)
+    WHERE reblog_of_id IS NOT NULL;

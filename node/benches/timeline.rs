@@ -518,7 +518,6 @@ async fn breakdown(app: &App, viewer: i64) {
         ..Page::default()
     };
     let rows = store.home_timeline(viewer, page).await.expect("home");
-    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let authors: Vec<i64> = rows.iter().map(|s| s.account_id).collect();
     macro_rules! time {
         ($name:expr, $e:expr) => {{
@@ -539,7 +538,8 @@ async fn breakdown(app: &App, viewer: i64) {
         "viewer_context",
         store.viewer_context(viewer, Some(app.config().fanout_threshold))
     );
-    time!("status_facts", store.status_facts(Some(viewer), &ids));
+    let versions: Vec<(i64, i64)> = rows.iter().map(|s| (s.id, s.version)).collect();
+    time!("status_facts", store.status_facts(Some(viewer), &versions));
     time!("accounts (cache misses)", store.accounts(&authors));
     let presenter = starling_node::service::present::Presenter::new(app, Some(viewer));
     time!("Presenter::statuses (all)", presenter.statuses(&rows));

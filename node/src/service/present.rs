@@ -259,9 +259,9 @@ impl<'a> Presenter<'a> {
         let originals = store.statuses(&reblog_ids).await?;
         let mut all: Vec<&DbStatus> = rows.iter().collect();
         all.extend(originals.iter());
-        let ids: Vec<i64> = all.iter().map(|s| s.id).collect();
 
-        let facts = store.status_facts(self.viewer, &ids).await?;
+        let versions: Vec<(i64, i64)> = all.iter().map(|s| (s.id, s.version)).collect();
+        let facts = store.status_facts(self.viewer, &versions).await?;
         let (mentions, tags) = (&facts.mentions, &facts.tags);
         let flags = self.viewer.map(|_| &facts.flags);
         // Authors must be current (counts, profile); for mentions only the

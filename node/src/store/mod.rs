@@ -75,6 +75,8 @@ pub struct Store {
     write: AnyPool,
     /// Status rows by id, each valid while its `version` is the row's.
     status_rows: std::sync::Arc<crate::cache::GenCache<i64, std::sync::Arc<statuses::DbStatus>>>,
+    /// Mentions and tags by status id, each valid for one status version.
+    status_extras: std::sync::Arc<crate::cache::GenCache<i64, statuses::CachedExtras>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -103,6 +105,7 @@ impl Store {
                     .await?;
                 Ok(Store {
                     status_rows: Default::default(),
+                    status_extras: Default::default(),
                     backend: Backend::Postgres,
                     read: pool.clone(),
                     write: pool,
@@ -152,6 +155,7 @@ impl Store {
             .await?;
         Ok(Store {
             status_rows: Default::default(),
+            status_extras: Default::default(),
             backend: Backend::Sqlite,
             read,
             write,

@@ -135,6 +135,12 @@ pub struct ViewerFlags {
     pub pinned: bool,
 }
 
+/// Mentioned account ids and tag names, by status id.
+type Extras = (HashMap<i64, Vec<i64>>, HashMap<i64, Vec<String>>);
+
+/// Cached mentions and tags of one status: `(version, mentions, tags)`.
+pub(crate) type CachedExtras = Arc<(i64, Vec<i64>, Vec<String>)>;
+
 /// Mentions, tags and viewer flags of a page of statuses, by status id.
 #[derive(Debug, Default)]
 pub struct StatusFacts {
@@ -445,7 +451,7 @@ impl Store {
         &self,
         status_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
-        Ok(self.status_facts(None, status_ids).await?.mentions)
+        Ok(self.mentions_and_tags(status_ids).await?.0)
     }
 
     /// Tag names per status.
@@ -453,7 +459,7 @@ impl Store {
         &self,
         status_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-        Ok(self.status_facts(None, status_ids).await?.tags)
+        Ok(self.mentions_and_tags(status_ids).await?.1)
     }
 
     /// What `viewer` has done to each of these statuses.
@@ -462,68 +468,126 @@ impl Store {
         viewer: i64,
         ids: &[i64],
     ) -> Result<HashMap<i64, ViewerFlags>, StoreError> {
-        Ok(self.status_facts(Some(viewer), ids).await?.flags)
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One statement of constant shape: the viewer's favourites, boosts,
+        // bookmarks and pins within the page's id range (index range scans
+        // on `(account_id, status_id)`), then kept only for the page's ids.
+        let (min, max) = ids.iter().fold((i64::MAX, i64::MIN), |(lo, hi), id| {
+            (lo.min(*id), hi.max(*id))
+        });
+        let rows = sqlx::query(
+            "SELECT 0, status_id FROM favourites \
+             WHERE account_id = $1 AND status_id >= $2 AND status_id <= $3 \
+             UNION ALL SELECT 1, reblog_of_id FROM statuses WHERE account_id = $1 \
+             AND reblog_of_id >= $2 AND reblog_of_id <= $3 AND deleted_at IS NULL \
+             UNION ALL SELECT 2, status_id FROM bookmarks \
+             WHERE account_id = $1 AND status_id >= $2 AND status_id <= $3 \
+             UNION ALL SELECT 3, status_id FROM status_pins \
+             WHERE account_id = $1 AND status_id >= $2 AND status_id <= $3",
+        )
+        .bind(viewer)
+        .bind(min)
+        .bind(max)
+        .fetch_all(&self.read)
+        .await?;
+        let wanted: HashSet<i64> = ids.iter().copied().collect();
+        let mut out: HashMap<i64, ViewerFlags> = HashMap::new();
+        for row in rows {
+            let kind: i64 = row.try_get(0)?;
+            let id: i64 = row.try_get(1)?;
+            if !wanted.contains(&id) {
+                continue;
+            }
+            let f = out.entry(id).or_default();
+            match kind {
+                0 => f.favourited = true,
+                1 => f.reblogged = true,
+                2 => f.bookmarked = true,
+                _ => f.pinned = true,
+            }
+        }
+        Ok(out)
     }
 
-    /// Mentions, tags and (with a viewer) the viewer's flags of a page of
-    /// statuses, in one round trip: each source table contributes rows
-    /// tagged with a kind.
-    pub async fn status_facts(
-        &self,
-        viewer: Option<i64>,
-        ids: &[i64],
-    ) -> Result<StatusFacts, StoreError> {
-        let mut out = StatusFacts::default();
+    /// Mentions and tags of statuses, read fresh.
+    async fn mentions_and_tags(&self, ids: &[i64]) -> Result<Extras, StoreError> {
+        let mut out = Extras::default();
         if ids.is_empty() {
             return Ok(out);
         }
-        // The page's ids are bound once, in a CTE every branch reads.
-        let mut sql = Sql::new("WITH page_ids (id) AS (VALUES ");
-        for (i, id) in ids.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(*id)
-                .push(")");
-        }
-        sql.push(
-            ") SELECT 0 AS kind, status_id, account_id AS n, CAST(NULL AS TEXT) AS name \
-             FROM mentions WHERE status_id IN (SELECT id FROM page_ids) \
-             UNION ALL SELECT 1, st.status_id, 0, t.name FROM status_tags st \
-             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN (SELECT id FROM page_ids)",
+        let mut sql = Sql::new(
+            "SELECT 0 AS kind, status_id, account_id AS n, CAST(NULL AS TEXT) AS name \
+             FROM mentions WHERE status_id IN (",
         );
-        if let Some(viewer) = viewer {
-            let viewer = sql.arg(viewer);
-            for (kind, column, from) in [
-                (2, "status_id", "favourites WHERE"),
-                (3, "reblog_of_id", "statuses WHERE deleted_at IS NULL AND"),
-                (4, "status_id", "bookmarks WHERE"),
-                (5, "status_id", "status_pins WHERE"),
-            ] {
-                sql.push(&format!(
-                    " UNION ALL SELECT {kind}, {column}, 0, CAST(NULL AS TEXT) FROM {from} \
-                     account_id = {viewer} AND {column} IN (SELECT id FROM page_ids)"
-                ));
-            }
-        }
+        sql.bind_list(ids).push(")");
+        sql.push(
+            " UNION ALL SELECT 1, st.status_id, 0, t.name FROM status_tags st \
+             JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN (",
+        )
+        .bind_list(ids)
+        .push(")");
         for row in sql.query().fetch_all(&self.read).await? {
             let kind: i64 = row.try_get(0)?;
             let id: i64 = row.try_get(1)?;
-            match kind {
-                0 => out.mentions.entry(id).or_default().push(row.try_get(2)?),
-                1 => out
-                    .tags
-                    .entry(id)
-                    .or_default()
-                    .push(row.try_get::<Option<String>, _>(3)?.unwrap_or_default()),
-                _ => {
-                    let f = out.flags.entry(id).or_default();
-                    match kind {
-                        2 => f.favourited = true,
-                        3 => f.reblogged = true,
-                        4 => f.bookmarked = true,
-                        _ => f.pinned = true,
+            if kind == 0 {
+                out.0.entry(id).or_default().push(row.try_get(2)?);
+            } else {
+                let name: Option<String> = row.try_get(3)?;
+                out.1.entry(id).or_default().push(name.unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Mentions, tags and (with a viewer) the viewer's flags of a page of
+    /// statuses given as `(id, version)`. Mentions and tags only change with
+    /// the row (an edit bumps its version), so they come from a per-process
+    /// cache checked against the version; only misses are read.
+    pub async fn status_facts(
+        &self,
+        viewer: Option<i64>,
+        statuses: &[(i64, i64)],
+    ) -> Result<StatusFacts, StoreError> {
+        let mut out = StatusFacts::default();
+        if statuses.is_empty() {
+            return Ok(out);
+        }
+        let mut missing = Vec::new();
+        for &(id, version) in statuses {
+            match self.status_extras.get(&id) {
+                Some(hit) if hit.0 == version => {
+                    if !hit.1.is_empty() {
+                        out.mentions.insert(id, hit.1.clone());
+                    }
+                    if !hit.2.is_empty() {
+                        out.tags.insert(id, hit.2.clone());
                     }
                 }
+                _ => missing.push(id),
             }
+        }
+        if !missing.is_empty() {
+            let (mut mentions, mut tags) = self.mentions_and_tags(&missing).await?;
+            let versions: HashMap<i64, i64> = statuses.iter().copied().collect();
+            for id in missing {
+                let m = mentions.remove(&id).unwrap_or_default();
+                let t = tags.remove(&id).unwrap_or_default();
+                let version = versions.get(&id).copied().unwrap_or_default();
+                self.status_extras
+                    .insert(id, Arc::new((version, m.clone(), t.clone())));
+                if !m.is_empty() {
+                    out.mentions.insert(id, m);
+                }
+                if !t.is_empty() {
+                    out.tags.insert(id, t);
+                }
+            }
+        }
+        if let Some(viewer) = viewer {
+            let ids: Vec<i64> = statuses.iter().map(|(id, _)| *id).collect();
+            out.flags = self.viewer_flags(viewer, &ids).await?;
         }
         Ok(out)
     }
