@@ -307,6 +307,34 @@ async fn a_deleted_account_takes_its_messages_out_of_conversations(db: Db) {
     assert_eq!(bobs[0]["last_status"]["id"], reply["id"]);
 }
 
+db_test!(muting_the_sender_keeps_their_messages_out_of_conversations);
+async fn muting_the_sender_keeps_their_messages_out_of_conversations(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice_user, alice) = node.user_with_token("alice").await;
+    let (_, bob) = node.user_with_token("bob").await;
+    let (code, _) = node
+        .api_post(
+            &format!("/api/v1/accounts/{}/mute", alice_user.account.id),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    post(
+        &node,
+        &alice,
+        json!({"status": "@bob are you ignoring me?", "visibility": "direct"}),
+    )
+    .await;
+    node.drain().await;
+    assert_eq!(conversations(&node, &bob).await, Vec::<Value>::new());
+    assert_eq!(
+        conversations(&node, &alice).await.len(),
+        1,
+        "the sender keeps hers"
+    );
+}
+
 db_test!(conversations_page_by_newest_activity);
 async fn conversations_page_by_newest_activity(db: Db) {
     let node = TestNode::spawn(db).await;
