@@ -11,6 +11,7 @@ mod support;
 mod caching;
 mod cli;
 mod collections;
+mod conversations;
 mod delivery;
 mod discovery;
 mod durability;

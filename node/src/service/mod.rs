@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod apps;
 pub mod cache;
+pub mod conversations;
 pub mod filters;
 pub mod follows;
 pub mod oauth;

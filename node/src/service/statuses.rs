@@ -176,6 +176,8 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
             }
         }
     }
+    // Direct messages land in each local participant's conversations.
+    crate::service::conversations::record(app, &status).await?;
     if status.reblog_of_id.is_none() {
         for account in mentions.iter().filter(|a| **a != status.account_id) {
             notify_once(app, *account, status.account_id, "mention", Some(status.id)).await?;

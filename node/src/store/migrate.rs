@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0007_reply_uri.sql"),
         postgres: include_str!("../../../migrations/postgres/0007_reply_uri.sql"),
     },
+    Migration {
+        version: 8,
+        name: "conversations",
+        sqlite: include_str!("../../../migrations/sqlite/0008_conversations.sql"),
+        postgres: include_str!("../../../migrations/postgres/0008_conversations.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Starling's migration lock on PostgreSQL.

@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod collections;
+pub mod conversations;
 pub mod feeds;
 pub mod filters;
 pub mod hosts;

@@ -106,6 +106,7 @@ async fn strip(tx: &mut Transaction<'_, Any>, account_id: i64) -> Result<(), Sto
         .bind(now_ms())
         .execute(&mut **tx)
         .await?;
+    super::conversations::forget_account(tx, account_id).await?;
     for table in [
         "follows",
         "follow_requests",

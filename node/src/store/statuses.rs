@@ -321,6 +321,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::conversations::forget_status(&mut tx, id).await?;
         sqlx::query(
             "DELETE FROM home_feed WHERE status_id = $1 \
              OR status_id IN (SELECT id FROM statuses WHERE reblog_of_id = $1)",

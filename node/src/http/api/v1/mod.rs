@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod conversations;
 pub mod instance;
 pub mod lists;
 pub mod markers;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .merge(accounts::routes())
         .merge(apps::routes())
+        .merge(conversations::routes())
         .merge(instance::routes())
         .merge(lists::routes())
         .merge(markers::routes())
