@@ -428,7 +428,11 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
     // table of the same shape, seeded like home_feed with the viewer's
     // 100k entries; alternated with real fan-outs, three rounds, medians.
     exec(&pool, "CREATE TABLE home_feed_scratch (account_id BIGINT NOT NULL, status_id BIGINT NOT NULL, PRIMARY KEY (account_id, status_id))".into()).await;
-    exec(&pool, "INSERT INTO home_feed_scratch SELECT account_id, status_id FROM home_feed".into()).await;
+    exec(
+        &pool,
+        "INSERT INTO home_feed_scratch SELECT account_id, status_id FROM home_feed".into(),
+    )
+    .await;
     let (mut raws, mut fanouts) = (Vec::new(), Vec::new());
     for round in 0..3 {
         // The scratch table grows round by round as home_feed does, so both

@@ -1,7 +1,7 @@
 //! Turning stored rows into Mastodon entities for one viewer, in batches: one
 //! query per kind of fact for a whole page, never one per status.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use starling_protocol::datetime::{date, iso8601_millis};
@@ -15,7 +15,7 @@ use crate::error::Internal;
 use crate::service::cache::CachedAccount;
 use crate::store::accounts::DbAccount;
 use crate::store::feeds::DbNotification;
-use crate::store::statuses::DbStatus;
+use crate::store::statuses::{DbStatus, ViewerFlags};
 
 /// Parses a stored visibility name.
 pub fn visibility(name: &str) -> Visibility {
@@ -80,12 +80,25 @@ fn fields_of(a: &DbAccount) -> Vec<Field> {
 pub struct Presenter<'a> {
     app: &'a App,
     viewer: Option<i64>,
+    /// Viewer flags already read (with the statuses they answer for).
+    known_flags: Option<(HashMap<i64, ViewerFlags>, HashSet<i64>)>,
 }
 
 impl<'a> Presenter<'a> {
     /// A presenter for `viewer` (None: anonymous).
     pub fn new(app: &'a App, viewer: Option<i64>) -> Self {
-        Presenter { app, viewer }
+        Presenter {
+            app,
+            viewer,
+            known_flags: None,
+        }
+    }
+
+    /// Takes the viewer's flags on `covered` statuses as already read
+    /// (absent from `flags`: none set); only other statuses are looked up.
+    pub fn with_flags(mut self, flags: HashMap<i64, ViewerFlags>, covered: HashSet<i64>) -> Self {
+        self.known_flags = Some((flags, covered));
+        self
     }
 
     /// Account entities by id, read fresh (and stored in the cache).
@@ -261,7 +274,19 @@ impl<'a> Presenter<'a> {
         all.extend(originals.iter());
 
         let versions: Vec<(i64, i64)> = all.iter().map(|s| (s.id, s.version)).collect();
-        let facts = store.status_facts(self.viewer, &versions).await?;
+        let mut facts = store.status_facts(None, &versions).await?;
+        if let Some(viewer) = self.viewer {
+            let (known, covered) = self.known_flags.clone().unwrap_or_default();
+            let rest: Vec<i64> = all
+                .iter()
+                .map(|s| s.id)
+                .filter(|id| !covered.contains(id))
+                .collect();
+            facts.flags = known;
+            if !rest.is_empty() {
+                facts.flags.extend(store.viewer_flags(viewer, &rest).await?);
+            }
+        }
         let (mentions, tags) = (&facts.mentions, &facts.tags);
         let flags = self.viewer.map(|_| &facts.flags);
         // Authors must be current (counts, profile); for mentions only the

@@ -465,20 +465,25 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
 }
 
 /// A home timeline page: the fanned-out feed, merged with recent posts of
-/// followed accounts too big to fan out (DESIGN.md "Home timelines").
-/// `big`: the viewer's followed big accounts (from
-/// [`Store::viewer_context`](crate::store::Store::viewer_context)).
+/// followed accounts too big to fan out to (DESIGN.md "Home timelines"),
+/// with the viewer's flags and context read alongside.
 pub async fn home_timeline(
     app: &App,
     viewer: i64,
-    big: &[i64],
     page: crate::store::sql::Page,
-) -> Result<Vec<DbStatus>, Internal> {
-    let mut rows = app.store().home_timeline(viewer, page).await?;
-    if big.is_empty() {
-        return Ok(rows);
+) -> Result<crate::store::feeds::HomePage, Internal> {
+    let mut home = app
+        .store()
+        .home_page(viewer, app.config().fanout_threshold, page)
+        .await?;
+    if home.context.big_followed.is_empty() {
+        return Ok(home);
     }
-    let merged = app.store().big_account_statuses(big, page).await?;
+    let merged = app
+        .store()
+        .big_account_statuses(&home.context.big_followed, page)
+        .await?;
+    let rows = &mut home.statuses;
     rows.extend(merged);
     rows.sort_by_key(|s| std::cmp::Reverse(s.id));
     rows.dedup_by_key(|s| s.id);
@@ -490,7 +495,7 @@ pub async fn home_timeline(
     } else {
         rows.truncate(page.limit as usize);
     }
-    Ok(rows)
+    Ok(home)
 }
 
 /// Tells a remote author's server about a like or boost of their status

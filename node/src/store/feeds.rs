@@ -1,11 +1,27 @@
 //! Favourites, bookmarks, pins, notifications and the timelines built from
 //! them.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::Row;
 
+use super::social::ViewerContext;
 use super::sql::{Page, Sql};
-use super::statuses::{COLUMNS, DbStatus, HEADS, push_visibilities};
+use super::statuses::{COLUMNS, DbStatus, HEADS, ViewerFlags, head_of, push_visibilities};
 use super::{Store, StoreError, now_ms};
+
+/// See [`Store::home_page`].
+#[derive(Debug, Default)]
+pub struct HomePage {
+    /// The page, newest first.
+    pub statuses: Vec<DbStatus>,
+    /// The viewer's flags on them (absent: none set).
+    pub flags: HashMap<i64, ViewerFlags>,
+    /// The statuses whose flags `flags` answers for.
+    pub flagged: HashSet<i64>,
+    /// The viewer's context.
+    pub context: ViewerContext,
+}
 
 /// A per-account marker on a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +240,88 @@ impl Store {
         sql.bind(account_id);
         page.apply(&mut sql, "h.status_id");
         self.fetch_statuses(sql, page).await
+    }
+
+    /// A home timeline page with everything the request needs about its
+    /// viewer, in one statement: the fanned-out rows with the viewer's
+    /// flags on each, and the viewer's context (hidden accounts, followed
+    /// big accounts, whether filters exist) as uncorrelated subqueries the
+    /// database evaluates once. The hottest endpoint thus costs one round
+    /// trip besides the token check. An empty page says nothing about the
+    /// context, so it is then read on its own.
+    pub async fn home_page(
+        &self,
+        viewer: i64,
+        big_threshold: i64,
+        page: Page,
+    ) -> Result<HomePage, StoreError> {
+        let (agg, cast) = match self.backend() {
+            super::Backend::Sqlite => ("group_concat", ""),
+            super::Backend::Postgres => ("string_agg", "::text"),
+        };
+        let mut sql = Sql::new("");
+        let v = sql.arg(viewer);
+        let t = sql.arg(big_threshold);
+        sql.push(&format!(
+            "SELECT {HEADS}, \
+             (CASE WHEN EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = {v} AND f.status_id = s.id) THEN 1 ELSE 0 END) \
+             + (CASE WHEN EXISTS (SELECT 1 FROM statuses r WHERE r.account_id = {v} AND r.reblog_of_id = s.id AND r.deleted_at IS NULL) THEN 2 ELSE 0 END) \
+             + (CASE WHEN EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = {v} AND b.status_id = s.id) THEN 4 ELSE 0 END) \
+             + (CASE WHEN EXISTS (SELECT 1 FROM status_pins p WHERE p.account_id = {v} AND p.status_id = s.id) THEN 8 ELSE 0 END) AS flags, \
+             (SELECT {agg}(u.x{cast}, ',') FROM (SELECT target_account_id AS x FROM blocks WHERE account_id = {v} \
+              UNION SELECT account_id FROM blocks WHERE target_account_id = {v} \
+              UNION SELECT target_account_id FROM mutes WHERE account_id = {v}) u) AS hidden, \
+             (SELECT {agg}(a.id{cast}, ',') FROM accounts a WHERE a.followers_count > {t} AND EXISTS \
+              (SELECT 1 FROM follows fb WHERE fb.account_id = {v} AND fb.target_account_id = a.id)) AS big, \
+             (SELECT count(*) FROM filters fl WHERE fl.account_id = {v}) AS filters \
+             FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+             WHERE s.deleted_at IS NULL AND h.account_id = {v}"
+        ));
+        page.apply(&mut sql, "h.status_id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let Some(first) = rows.first() else {
+            return Ok(HomePage {
+                context: self.viewer_context(viewer, Some(big_threshold)).await?,
+                ..HomePage::default()
+            });
+        };
+        let ids = |column: &str| -> Result<Vec<i64>, sqlx::Error> {
+            let list: Option<String> = first.try_get(column)?;
+            Ok(list
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect())
+        };
+        let context = ViewerContext {
+            hidden: ids("hidden")?.into_iter().collect(),
+            big_followed: ids("big")?,
+            has_filters: first.try_get::<i64, _>("filters")? > 0,
+        };
+        let mut heads = Vec::with_capacity(rows.len());
+        let mut flags = HashMap::new();
+        for row in &rows {
+            let head = head_of(row)?;
+            let bits: i64 = row.try_get("flags")?;
+            if bits != 0 {
+                flags.insert(
+                    head.0,
+                    ViewerFlags {
+                        favourited: bits & 1 != 0,
+                        reblogged: bits & 2 != 0,
+                        bookmarked: bits & 4 != 0,
+                        pinned: bits & 8 != 0,
+                    },
+                );
+            }
+            heads.push(head);
+        }
+        Ok(HomePage {
+            flagged: heads.iter().map(|h| h.0).collect(),
+            statuses: self.resolve_heads(&heads, page).await?,
+            flags,
+            context,
+        })
     }
 
     /// The public timeline: public posts (and boosts excluded, as Mastodon),

@@ -70,6 +70,16 @@ pub(crate) const COLUMNS: &str = "s.id, s.account_id, s.uri, s.url, s.local, s.i
     s.reblogs_count, s.favourites_count, s.version, \
     (SELECT av.version FROM accounts av WHERE av.id = s.account_id) AS author_version";
 
+/// Reads a row selected with [`HEADS`]: `(id, version, author_version)`.
+pub(crate) fn head_of(row: &AnyRow) -> Result<(i64, i64, i64), sqlx::Error> {
+    let author: Option<i64> = row.try_get("author_version")?;
+    Ok((
+        row.try_get("id")?,
+        row.try_get("version")?,
+        author.unwrap_or(0),
+    ))
+}
+
 /// What a timeline query selects: enough to find each row in the row cache
 /// (see [`Store::fetch_statuses`]).
 pub(crate) const HEADS: &str = "s.id, s.version, \
@@ -635,16 +645,20 @@ impl Store {
         page: Page,
     ) -> Result<Vec<DbStatus>, StoreError> {
         let rows = sql.query().fetch_all(&self.read).await?;
-        let mut heads = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let version: i64 = row.try_get("version")?;
-            let author: Option<i64> = row.try_get("author_version")?;
-            heads.push((id, version, author.unwrap_or(0)));
-        }
+        let heads = rows.iter().map(head_of).collect::<Result<Vec<_>, _>>()?;
+        self.resolve_heads(&heads, page).await
+    }
+
+    /// The full rows for `(id, version, author_version)` heads, in order
+    /// (reversed back for `min_id` pages); see [`Store::fetch_statuses`].
+    pub(crate) async fn resolve_heads(
+        &self,
+        heads: &[(i64, i64, i64)],
+        page: Page,
+    ) -> Result<Vec<DbStatus>, StoreError> {
         let mut found: HashMap<i64, Arc<DbStatus>> = HashMap::with_capacity(heads.len());
         let mut missing = Vec::new();
-        for &(id, version, _) in &heads {
+        for &(id, version, _) in heads {
             match self.status_rows.get(&id) {
                 Some(hit) if hit.version == version => {
                     found.insert(id, hit);

@@ -64,15 +64,15 @@ async fn home(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:statuses")?;
-    let ctx = app
-        .store()
-        .viewer_context(me, Some(app.config().fanout_threshold))
-        .await?;
-    let rows = crate::service::statuses::home_timeline(&app, me, &ctx.big_followed, p.page(20, 40))
-        .await?;
-    let rows = without_hidden_authors(&app, &ctx.hidden, rows).await?;
-    let path = "/api/v1/timelines/home";
-    timeline_with(&app, Some(me), ctx.has_filters, "home", path, rows, None).await
+    let home = crate::service::statuses::home_timeline(&app, me, p.page(20, 40)).await?;
+    let rows = without_hidden_authors(&app, &home.context.hidden, home.statuses).await?;
+    let cursors: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    let presenter = Presenter::new(&app, Some(me)).with_flags(home.flags, home.flagged);
+    let mut items = presenter.statuses(&rows).await?;
+    if home.context.has_filters {
+        crate::service::filters::apply(&app, me, "home", &mut items).await?;
+    }
+    Ok(paged(&app, "/api/v1/timelines/home", &items, &cursors))
 }
 
 #[derive(Debug, Deserialize)]
