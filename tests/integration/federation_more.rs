@@ -113,3 +113,46 @@ async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
         .await;
     assert_eq!(seen["replies_count"], 0, "{seen}");
 }
+
+/// `token`'s user on `node` looks `acct` up (resolving it remotely); the
+/// account entity.
+async fn lookup(node: &TestNode, token: &str, acct: &str) -> Value {
+    let (status, account) = node
+        .api_get(&format!("/api/v1/accounts/lookup?acct={acct}"), token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{acct}: {account}");
+    account
+}
+
+db_test!(remote_accounts_show_their_real_uri_and_url);
+async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let (_, alice) = a.user_with_token("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+
+    let remote = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
+    assert_eq!(remote["uri"], format!("{}/users/alice", a.base), "{remote}");
+    assert_eq!(remote["url"], format!("{}/@alice", a.base), "{remote}");
+    // Her own server shows the same.
+    let local = lookup(&a, &alice, "alice").await;
+    assert_eq!(local["uri"], remote["uri"]);
+    assert_eq!(local["url"], remote["url"]);
+
+    // A mention of her links to her real profile page.
+    let (_, post) = b
+        .api_post(
+            "/api/v1/statuses",
+            &bob,
+            json!({"status": format!("hello @alice@{}", a.domain)}),
+        )
+        .await;
+    assert_eq!(post["mentions"][0]["url"], remote["url"], "{post}");
+    assert!(
+        post["content"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("href=\"{}/@alice\"", a.base)),
+        "{post}"
+    );
+}
