@@ -5,11 +5,16 @@
 //! history, an unfollow stops deliveries, and one activity delivered three
 //! times at once takes effect once.
 
+use std::time::SystemTime;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use starling_federation::keys::parse_private_pem;
+use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
+use starling_node::store::accounts::DbUser;
 
 use crate::db_test;
-use crate::support::{Db, TestNode};
+use crate::support::{AS_JSON, Db, TestNode};
 
 /// Runs both nodes' queues until neither has work (deliveries cross over).
 async fn settle(a: &TestNode, b: &TestNode) {
@@ -155,4 +160,122 @@ async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
             .contains(&format!("href=\"{}/@alice\"", a.base)),
         "{post}"
     );
+}
+
+/// `activity` POSTed to `to`'s shared inbox, signed by `user` of `from`.
+async fn post_signed(
+    from: &TestNode,
+    user: &DbUser,
+    to: &TestNode,
+    activity: &Value,
+) -> StatusCode {
+    let keys = from
+        .app
+        .store()
+        .account_keys(user.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
+    let body = activity.to_string();
+    let headers = vec![
+        ("host".to_owned(), to.domain.clone()),
+        ("date".to_owned(), http_date(SystemTime::now())),
+        ("digest".to_owned(), sha256_digest_header(body.as_bytes())),
+        ("content-type".to_owned(), AS_JSON.to_owned()),
+    ];
+    let key_id = format!("{}/users/{}#main-key", from.base, user.account.username);
+    let signature = sign_request("POST", "/inbox", &headers, &key_id, &pair).unwrap();
+    to.http
+        .post(format!("{}/inbox", to.base))
+        .header("date", &headers[1].1)
+        .header("digest", &headers[2].1)
+        .header("content-type", AS_JSON)
+        .header("signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The same activity POSTed three times at once: all accepted.
+async fn thrice_at_once(from: &TestNode, user: &DbUser, to: &TestNode, activity: &Value) {
+    let (x, y, z) = tokio::join!(
+        post_signed(from, user, to, activity),
+        post_signed(from, user, to, activity),
+        post_signed(from, user, to, activity),
+    );
+    assert_eq!([x, y, z], [StatusCode::ACCEPTED; 3], "{activity}");
+}
+
+db_test!(the_same_activity_three_times_at_once_has_one_effect);
+async fn the_same_activity_three_times_at_once_has_one_effect(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    let (_, post) = b
+        .api_post("/api/v1/statuses", &bob, json!({"status": "like me once"}))
+        .await;
+    let actor = format!("{}/users/alice", a.base);
+
+    // A Create mentioning bob, three times at once: alice's first contact
+    // with b, so the three requests also race to store her.
+    let note = format!("{actor}/statuses/1");
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{note}/activity"),
+        "type": "Create",
+        "actor": actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": note, "type": "Note", "attributedTo": actor,
+            "content": "<p>hi @bob</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "tag": [{"type": "Mention", "href": format!("{}/users/bob", b.base)}],
+        },
+    });
+    thrice_at_once(&a, &alice, &b, &create).await;
+    // A Like of bob's post, three times at once.
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}#likes/1"),
+        "type": "Like",
+        "actor": actor,
+        "object": post["uri"],
+    });
+    thrice_at_once(&a, &alice, &b, &like).await;
+    b.drain().await;
+
+    let (_, notes) = b.api_get("/api/v1/notifications", &bob).await;
+    let kinds: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "mention").count(),
+        1,
+        "{notes}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "favourite").count(),
+        1,
+        "{notes}"
+    );
+    let (_, seen) = b
+        .api_get(&format!("/api/v1/statuses/{}", id(&post)), &bob)
+        .await;
+    assert_eq!(seen["favourites_count"], 1, "{seen}");
+    let remote_alice = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
+    assert_eq!(remote_alice["statuses_count"], 1, "{remote_alice}");
+    let (_, statuses) = b
+        .api_get(
+            &format!("/api/v1/accounts/{}/statuses", id(&remote_alice)),
+            &bob,
+        )
+        .await;
+    assert_eq!(statuses.as_array().unwrap().len(), 1, "{statuses}");
 }
