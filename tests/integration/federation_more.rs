@@ -162,6 +162,162 @@ async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
     );
 }
 
+/// `token`'s relationship on `node` to account `id`.
+async fn relationship(node: &TestNode, token: &str, id: &str) -> Value {
+    let (_, rels) = node
+        .api_get(&format!("/api/v1/accounts/relationships?id[]={id}"), token)
+        .await;
+    rels[0].clone()
+}
+
+db_test!(a_locked_account_answers_remote_requests_and_unfollows_stop_posts);
+async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let (_, alice) = a.user_with_token("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    let (_, carol) = b.user_with_token("carol").await;
+    let (code, _) = a
+        .api(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice),
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+
+    // Bob and carol ask to follow her; both wait.
+    let alice_on_b = id(&lookup(&b, &bob, &format!("alice@{}", a.domain)).await);
+    for token in [&bob, &carol] {
+        b.api_post(
+            &format!("/api/v1/accounts/{alice_on_b}/follow"),
+            token,
+            json!({}),
+        )
+        .await;
+    }
+    settle(&a, &b).await;
+    for token in [&bob, &carol] {
+        let rel = relationship(&b, token, &alice_on_b).await;
+        assert_eq!(rel["requested"], true, "{rel}");
+        assert_eq!(rel["following"], false, "{rel}");
+    }
+    let (_, requests) = a.api_get("/api/v1/follow_requests", &alice).await;
+    let requesters: Vec<(String, String)> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["acct"].as_str().unwrap().to_owned(), id(r)))
+        .collect();
+    assert_eq!(requesters.len(), 2, "{requests}");
+    let id_of = |name: &str| {
+        requesters
+            .iter()
+            .find(|(acct, _)| *acct == format!("{name}@{}", b.domain))
+            .map(|(_, id)| id.clone())
+            .unwrap_or_else(|| panic!("{name} asked: {requesters:?}"))
+    };
+
+    // She approves bob and turns carol down; b hears both.
+    let (code, _) = a
+        .api_post(
+            &format!("/api/v1/follow_requests/{}/authorize", id_of("bob")),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = a
+        .api_post(
+            &format!("/api/v1/follow_requests/{}/reject", id_of("carol")),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&a, &b).await;
+    let rel = relationship(&b, &bob, &alice_on_b).await;
+    assert_eq!(rel["following"], true, "{rel}");
+    assert_eq!(rel["requested"], false, "{rel}");
+    let rel = relationship(&b, &carol, &alice_on_b).await;
+    assert_eq!(rel["following"], false, "{rel}");
+    assert_eq!(rel["requested"], false, "turned down: {rel}");
+    let (_, me) = a
+        .api_get("/api/v1/accounts/verify_credentials", &alice)
+        .await;
+    assert_eq!(me["followers_count"], 1);
+
+    // Her followers-only post reaches bob; its edit arrives with its history.
+    let (_, post) = a
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({"status": "for friends", "visibility": "private"}),
+        )
+        .await;
+    settle(&a, &b).await;
+    let (_, home) = b.api_get("/api/v1/timelines/home", &bob).await;
+    assert_eq!(home[0]["uri"], post["uri"], "{home}");
+    let on_b = id(&home[0]);
+    let (_, home) = b.api_get("/api/v1/timelines/home", &carol).await;
+    assert_eq!(home, json!([]), "not carol's to see");
+    let (code, _) = a
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{}", id(&post)),
+            Some(&alice),
+            Some(json!({"status": "for friends, edited"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&a, &b).await;
+    let (code, history) = b
+        .api_get(&format!("/api/v1/statuses/{on_b}/history"), &bob)
+        .await;
+    assert_eq!(code, StatusCode::OK, "{history}");
+    let versions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 2, "{history}");
+    assert!(versions[0].contains("for friends") && !versions[0].contains("edited"));
+    assert!(versions[1].contains("for friends, edited"));
+    let (_, seen) = b.api_get(&format!("/api/v1/statuses/{on_b}"), &bob).await;
+    assert!(
+        seen["content"].as_str().unwrap().contains("edited"),
+        "{seen}"
+    );
+
+    // Bob unfollows: her next post never reaches his server.
+    b.api_post(
+        &format!("/api/v1/accounts/{alice_on_b}/unfollow"),
+        &bob,
+        json!({}),
+    )
+    .await;
+    settle(&a, &b).await;
+    let (_, me) = a
+        .api_get("/api/v1/accounts/verify_credentials", &alice)
+        .await;
+    assert_eq!(me["followers_count"], 0);
+    let (_, later) = a
+        .api_post(
+            "/api/v1/statuses",
+            &alice,
+            json!({"status": "after bob left", "visibility": "private"}),
+        )
+        .await;
+    settle(&a, &b).await;
+    let uri = later["uri"].as_str().unwrap();
+    assert!(
+        b.app.store().status_by_uri(uri).await.unwrap().is_none(),
+        "delivered after the unfollow"
+    );
+}
+
 /// `activity` POSTed to `to`'s shared inbox, signed by `user` of `from`.
 async fn post_signed(
     from: &TestNode,

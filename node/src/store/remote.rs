@@ -384,3 +384,40 @@ impl Store {
         Ok(row.is_some())
     }
 }
+
+impl Store {
+    /// Remembers the id of the remote `Follow` behind a follow request, so the
+    /// `Accept` or `Reject` can name it.
+    pub async fn set_follow_request_uri(
+        &self,
+        account_id: i64,
+        target_id: i64,
+        uri: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE follow_requests SET uri = $1 WHERE account_id = $2 AND target_account_id = $3",
+        )
+        .bind(uri)
+        .bind(account_id)
+        .bind(target_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The remote `Follow` id behind a follow request, when one was recorded.
+    pub async fn follow_request_uri(
+        &self,
+        account_id: i64,
+        target_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT uri FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
+        )
+        .bind(account_id)
+        .bind(target_id)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
+    }
+}
