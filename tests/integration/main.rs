@@ -16,6 +16,7 @@ mod delivery;
 mod discovery;
 mod durability;
 mod federation;
+mod federation_more;
 mod federation_people;
 mod inbox;
 mod instance_api;

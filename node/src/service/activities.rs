@@ -37,9 +37,11 @@ async fn actor_uri(app: &App, account_id: i64) -> Result<Option<String>, Interna
         .map(|a| app.urls().actor(&a.username)))
 }
 
-/// The remote inboxes a local status goes to: its author's remote followers
-/// (unless direct) and the mentioned remote accounts, one entry per inbox
-/// (shared where known).
+/// The remote inboxes a local status goes to, as Mastodon reaches them: its
+/// author's remote followers (unless direct), the mentioned remote accounts,
+/// and, for a public or unlisted reply, the replied-to remote author even when
+/// not mentioned (so their server counts the reply and shows it in the
+/// thread). One entry per inbox (shared where known).
 pub async fn audience_inboxes(app: &App, status: &DbStatus) -> Result<Vec<String>, Internal> {
     let mut inboxes = if status.visibility == "direct" {
         Vec::new()
@@ -48,13 +50,16 @@ pub async fn audience_inboxes(app: &App, status: &DbStatus) -> Result<Vec<String
             .remote_follower_inboxes(status.account_id)
             .await?
     };
-    let mentioned = app
+    let mut reached = app
         .store()
         .mentions_of(&[status.id])
         .await?
         .remove(&status.id)
         .unwrap_or_default();
-    for account in mentioned {
+    if matches!(status.visibility.as_str(), "public" | "unlisted") {
+        reached.extend(status.in_reply_to_account_id);
+    }
+    for account in reached {
         if let Some((_, i)) = app.store().remote_inboxes(account).await? {
             inboxes.push(i.shared_inbox_url.unwrap_or(i.inbox_url));
         }

@@ -127,8 +127,39 @@ pub async fn unfollow(app: &App, account: i64, target: i64) -> Result<(), Servic
     Ok(())
 }
 
-/// Accepts a follow request from `requester` to `account`.
+/// Tells a remote `requester`'s server that `account` answered its follow
+/// request: `Accept` or `Reject` of the Follow (by its recorded id, embedded
+/// as Mastodon sends it). Nothing for local requesters.
+async fn answer_remote_request(
+    app: &App,
+    account: i64,
+    requester: i64,
+    kind: &str,
+    follow_uri: Option<String>,
+) -> Result<(), ServiceError> {
+    let Some((requester_uri, inboxes)) = app.store().remote_inboxes(requester).await? else {
+        return Ok(());
+    };
+    let me = local_actor(app, account).await?;
+    let mut follow = json!({ "type": "Follow", "actor": requester_uri, "object": me });
+    if let Some(uri) = follow_uri {
+        follow["id"] = json!(uri);
+    }
+    let answer = json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{me}#{}/follows/{}", kind.to_lowercase(), app.ids().next()),
+        "type": kind,
+        "actor": me,
+        "object": follow,
+    });
+    crate::service::deliver::enqueue(app, account, &inboxes.inbox_url, &answer).await?;
+    Ok(())
+}
+
+/// Accepts a follow request from `requester` to `account`; a remote
+/// requester's server gets `Accept(Follow)`.
 pub async fn authorize(app: &App, account: i64, requester: i64) -> Result<(), ServiceError> {
+    let follow_uri = app.store().follow_request_uri(requester, account).await?;
     if !app
         .store()
         .accept_follow_request(app.ids().next(), requester, account)
@@ -140,11 +171,13 @@ pub async fn authorize(app: &App, account: i64, requester: i64) -> Result<(), Se
         .unnotify(account, requester, "follow_request", None)
         .await?;
     notify_once(app, account, requester, "follow", None).await?;
-    Ok(())
+    answer_remote_request(app, account, requester, "Accept", follow_uri).await
 }
 
-/// Rejects a follow request.
+/// Rejects a follow request; a remote requester's server gets
+/// `Reject(Follow)`.
 pub async fn reject(app: &App, account: i64, requester: i64) -> Result<(), ServiceError> {
+    let follow_uri = app.store().follow_request_uri(requester, account).await?;
     if !app
         .store()
         .unrelate(Relation::FollowRequest, requester, account)
@@ -155,7 +188,7 @@ pub async fn reject(app: &App, account: i64, requester: i64) -> Result<(), Servi
     app.store()
         .unnotify(account, requester, "follow_request", None)
         .await?;
-    Ok(())
+    answer_remote_request(app, account, requester, "Reject", follow_uri).await
 }
 
 /// Blocks `target`: follows both ways end. A remote target's server is

@@ -25,6 +25,7 @@ pub async fn run(app: &App, row_id: i64) -> Result<(), Internal> {
     match activity["type"].as_str() {
         Some("Follow") => follow(app, &actor, &activity).await,
         Some("Accept") => accepted(app, &actor, &activity["object"]).await,
+        Some("Reject") => rejected(app, &actor, &activity["object"]).await,
         Some("Create") => created(app, &actor, &activity["object"]).await,
         Some("Like") => liked(app, &actor, &id_of(&activity["object"]), true).await,
         Some("Delete") if id_of(&activity["object"]) == actor => {
@@ -134,6 +135,13 @@ async fn follow(app: &App, actor: &str, activity: &Value) -> Result<(), Internal
         {
             notify_once(app, target, follower.account_id, "follow_request", None).await?;
         }
+        // The answer names this Follow (a repeat replaces an older id).
+        let follow_id = id_of(activity);
+        if !follow_id.is_empty() {
+            app.store()
+                .set_follow_request_uri(follower.account_id, target, &follow_id)
+                .await?;
+        }
         return Ok(());
     }
     if app
@@ -179,23 +187,49 @@ async fn unfollow(app: &App, actor: &str, object: &str) -> Result<(), Internal> 
     Ok(())
 }
 
-/// `Accept(Follow)`: our follow request to `actor` took effect.
-async fn accepted(app: &App, actor: &str, follow: &Value) -> Result<(), Internal> {
+/// The local follower and the remote account (`actor`, who answers) of a
+/// Follow that is being accepted or rejected; None when either is unknown.
+async fn answered_follow(
+    app: &App,
+    actor: &str,
+    follow: &Value,
+) -> Result<Option<(i64, i64)>, Internal> {
     let Some(target) = app.store().remote_inboxes_by_uri(actor).await? else {
-        return Ok(());
+        return Ok(None);
     };
     // The Follow may come embedded or as its id (`{me}#follows/{target}`).
     let follower_uri = match follow {
         Value::Object(_) => id_of(&follow["actor"]),
         Value::String(id) => id.split('#').next().unwrap_or_default().to_owned(),
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
-    let Some(follower) = local_target(app, &follower_uri).await? else {
-        return Ok(());
-    };
-    app.store()
-        .accept_follow_request(app.ids().next(), follower, target.account_id)
-        .await?;
+    Ok(local_target(app, &follower_uri)
+        .await?
+        .map(|follower| (follower, target.account_id)))
+}
+
+/// `Accept(Follow)`: our follow request to `actor` took effect.
+async fn accepted(app: &App, actor: &str, follow: &Value) -> Result<(), Internal> {
+    if let Some((follower, target)) = answered_follow(app, actor, follow).await? {
+        app.store()
+            .accept_follow_request(app.ids().next(), follower, target)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `Reject(Follow)`: `actor` turned our request down (or, as Mastodon does
+/// when it removes a follower, ended an accepted follow).
+async fn rejected(app: &App, actor: &str, follow: &Value) -> Result<(), Internal> {
+    if let Some((follower, target)) = answered_follow(app, actor, follow).await? {
+        app.store()
+            .unrelate(Relation::FollowRequest, follower, target)
+            .await?;
+        app.store()
+            .unrelate(Relation::Follow, follower, target)
+            .await?;
+        app.store().unmerge_home(follower, target).await?;
+    }
     Ok(())
 }
 

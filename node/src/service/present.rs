@@ -45,12 +45,25 @@ pub fn acct(a: &DbAccount) -> String {
     }
 }
 
-/// The profile page URL of an account.
+/// The profile page URL of an account: for a remote one, the `url` its
+/// actor document gave, else its id (as Mastodon falls back); a guess from
+/// the handle only for a row that has neither.
 pub fn profile_url(app: &App, a: &DbAccount) -> String {
     match &a.domain {
-        // Remote accounts keep the URL their server gave (federation fills it).
-        Some(d) => format!("https://{d}/@{}", a.username),
+        Some(d) => a
+            .url
+            .clone()
+            .or_else(|| a.uri.clone())
+            .unwrap_or_else(|| format!("https://{d}/@{}", a.username)),
         None => app.urls().profile(&a.username),
+    }
+}
+
+/// The ActivityPub id of an account: stored for remote ones, derived for ours.
+pub fn account_uri(app: &App, a: &DbAccount) -> String {
+    match &a.domain {
+        Some(_) => a.uri.clone().unwrap_or_default(),
+        None => app.urls().actor(&a.username),
     }
 }
 
@@ -205,10 +218,7 @@ impl<'a> Presenter<'a> {
             .header_url
             .clone()
             .unwrap_or_else(|| self.app.urls().path("/headers/original/missing.png"));
-        let uri = match &a.domain {
-            Some(_) => String::new(),
-            None => self.app.urls().actor(&a.username),
-        };
+        let uri = account_uri(self.app, a);
         Account {
             id: a.id.to_string(),
             username: a.username.clone(),
@@ -313,9 +323,11 @@ impl<'a> Presenter<'a> {
                     .urls()
                     .path(&format!("/users/{}/statuses/{}", account.username, s.id))
             });
+            // A remote post without a `url` links to its id, as Mastodon does.
             let url = s
                 .url
                 .clone()
+                .or_else(|| s.uri.clone())
                 .or_else(|| Some(format!("{}/{}", account.url, s.id)));
             Some(Status {
                 id: s.id.to_string(),

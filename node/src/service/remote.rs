@@ -210,7 +210,7 @@ fn actor_from_document(doc: &Value, wanted_key: Option<&str>) -> Result<RemoteAc
         fields: profile_fields(&doc["attachment"]),
         inbox_url: inbox,
         shared_inbox_url: doc["endpoints"]["sharedInbox"].as_str().map(str::to_owned),
-        url: doc.get("url").and_then(Value::as_str).map(str::to_owned),
+        url: page_url(&doc["url"]),
         actor_type: doc
             .get("type")
             .and_then(Value::as_str)
@@ -238,6 +238,21 @@ fn image_url(value: &Value) -> Option<String> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(|u| u.to_string())
+}
+
+/// The profile page an actor's `url` names: a bare URL, a `Link` (its
+/// `href`) or a list of either (the first usable wins). Only http(s) URLs are
+/// kept: clients put this in a link.
+fn page_url(value: &Value) -> Option<String> {
+    match value {
+        Value::Array(items) => items.iter().find_map(page_url),
+        Value::Object(_) => page_url(&value["href"]),
+        Value::String(url) => url::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|u| u.to_string()),
+        _ => None,
+    }
 }
 
 /// Mastodon's profile fields (`PropertyValue` attachments), at most 16, as

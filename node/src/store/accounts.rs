@@ -14,6 +14,11 @@ pub struct DbAccount {
     pub username: String,
     /// The remote account's domain; `None` for local accounts.
     pub domain: Option<String>,
+    /// The remote actor's ActivityPub id; `None` for local accounts (theirs
+    /// is derived from the username).
+    pub uri: Option<String>,
+    /// The remote actor's profile page (its `url`), when it gave one.
+    pub url: Option<String>,
     /// Display name, plain text.
     pub display_name: String,
     /// Bio, HTML.
@@ -82,7 +87,7 @@ pub struct NewLocalUser {
     pub created_at: i64,
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.display_name, a.note, a.locked, \
+const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.domain, a.uri, a.url, a.display_name, a.note, a.locked, \
      a.discoverable, a.bot, a.avatar_url, a.header_url, \
      a.created_at, a.fields, a.statuses_count, a.followers_count, a.following_count, \
      a.last_status_at, a.version";
@@ -92,6 +97,8 @@ fn account_from_row(row: &AnyRow) -> Result<DbAccount, sqlx::Error> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         domain: row.try_get("domain")?,
+        uri: row.try_get("uri")?,
+        url: row.try_get("url")?,
         display_name: row.try_get("display_name")?,
         note: row.try_get("note")?,
         locked: flag(row, "locked")?,

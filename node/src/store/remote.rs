@@ -5,6 +5,17 @@ use sqlx::Row;
 
 use super::{Store, StoreError, now_ms};
 
+/// Whether `e` is a unique violation (however the store reported it).
+fn is_unique_violation(e: &StoreError) -> bool {
+    match e {
+        StoreError::Conflict(_) => true,
+        StoreError::Database(e) => e
+            .as_database_error()
+            .is_some_and(|d| d.is_unique_violation()),
+        _ => false,
+    }
+}
+
 /// A remote actor as fetched from its server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteActor {
@@ -84,6 +95,24 @@ impl Store {
         new_id: i64,
         actor: &RemoteActor,
     ) -> Result<i64, StoreError> {
+        // A server delivering several activities at once from an actor we
+        // have not met makes several requests race to insert it (on
+        // PostgreSQL; SQLite has one writer). The loser's unique violation
+        // means the row now exists: trying again updates it.
+        let mut tries = 0;
+        loop {
+            match self.try_upsert_remote_actor(new_id, actor).await {
+                Err(e) if tries < 3 && is_unique_violation(&e) => tries += 1,
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_upsert_remote_actor(
+        &self,
+        new_id: i64,
+        actor: &RemoteActor,
+    ) -> Result<i64, StoreError> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let existing = sqlx::query("SELECT id FROM accounts WHERE uri = $1")
@@ -146,13 +175,18 @@ impl Store {
                 new_id
             }
         };
-        sqlx::query("DELETE FROM account_keys WHERE account_id = $1 OR key_id = $2")
+        // The key id moves to this account if another row held it; this
+        // account's key row is replaced in place (an upsert, so concurrent
+        // refreshes of one actor do not collide).
+        sqlx::query("DELETE FROM account_keys WHERE key_id = $2 AND account_id <> $1")
             .bind(id)
             .bind(&actor.key_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO account_keys (account_id, public_key_pem, key_id, fetched_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO account_keys (account_id, public_key_pem, key_id, fetched_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id) DO UPDATE SET public_key_pem = excluded.public_key_pem, \
+             key_id = excluded.key_id, fetched_at = excluded.fetched_at",
         )
         .bind(id)
         .bind(&actor.public_key_pem)
@@ -348,5 +382,42 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         Ok(row.is_some())
+    }
+}
+
+impl Store {
+    /// Remembers the id of the remote `Follow` behind a follow request, so the
+    /// `Accept` or `Reject` can name it.
+    pub async fn set_follow_request_uri(
+        &self,
+        account_id: i64,
+        target_id: i64,
+        uri: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE follow_requests SET uri = $1 WHERE account_id = $2 AND target_account_id = $3",
+        )
+        .bind(uri)
+        .bind(account_id)
+        .bind(target_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The remote `Follow` id behind a follow request, when one was recorded.
+    pub async fn follow_request_uri(
+        &self,
+        account_id: i64,
+        target_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT uri FROM follow_requests WHERE account_id = $1 AND target_account_id = $2",
+        )
+        .bind(account_id)
+        .bind(target_id)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
     }
 }
