@@ -9,13 +9,16 @@
 //! measured before and after OpenSSL and the mean is used, since the
 //! machine may be shared. `BENCH_SECONDS` (default 3) sets each run's length.
 
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use starling_federation::keys::{generate_rsa_2048, parse_private_pem};
 use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
+
+#[path = "support/openssl.rs"]
+mod openssl;
+use openssl::openssl_sign_rate;
 
 /// Calls per second of wall-clock time and per second of this thread's CPU
 /// time.
@@ -56,30 +59,6 @@ fn rate(length: Duration, mut one: impl FnMut()) -> Rate {
         wall: n as f64 / wall,
         cpu: n as f64 / cpu,
     }
-}
-
-/// `sign/s` for 2048-bit RSA from `openssl speed -seconds {seconds} rsa2048`.
-fn openssl_sign_rate(seconds: u64) -> Result<f64, String> {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", &seconds.to_string(), "rsa2048"])
-        .output()
-        .map_err(|e| format!("cannot run openssl: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    // "rsa 2048 bits 0.000647s 0.000019s   1545.6  52910.2": sign/s is the
-    // first number after the two times.
-    let line = stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))
-        .ok_or_else(|| format!("no 'rsa 2048 bits' line in openssl's output:\n{stdout}"))?;
-    let numbers: Vec<f64> = line
-        .split_whitespace()
-        .skip(3)
-        .filter_map(|w| w.trim_end_matches('s').parse().ok())
-        .collect();
-    numbers
-        .get(2)
-        .copied()
-        .ok_or_else(|| format!("cannot read sign/s from {line:?}"))
 }
 
 fn main() {

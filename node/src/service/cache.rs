@@ -16,6 +16,18 @@ pub struct CachedAccount {
     pub entity: Arc<Account>,
 }
 
+/// A parsed signing key and the PEM it was parsed from. Parsing an RSA
+/// private key checks it (a modular inverse and more) and costs more CPU
+/// than the signature itself, so deliveries reuse the parsed key while the
+/// stored PEM is unchanged.
+#[derive(Clone)]
+pub struct CachedSigningKey {
+    /// `account_keys.private_key_pem` when parsed.
+    pub pem: Arc<str>,
+    /// The key, ready to sign.
+    pub pair: Arc<aws_lc_rs::rsa::KeyPair>,
+}
+
 /// The caches one process keeps.
 pub struct Caches {
     /// Account entities by account id.
@@ -23,6 +35,9 @@ pub struct Caches {
     /// Client applications shown on statuses, by app id (name and website
     /// never change after registration). `None`: no such app.
     pub apps: GenCache<i64, Option<StatusApplication>>,
+    /// Local accounts' parsed private keys, by account id; used only when
+    /// the PEM just read from `account_keys` is the same.
+    pub signing_keys: GenCache<i64, CachedSigningKey>,
 }
 
 impl Default for Caches {
@@ -30,6 +45,7 @@ impl Default for Caches {
         Caches {
             accounts: GenCache::new(20_000),
             apps: GenCache::new(1_000),
+            signing_keys: GenCache::new(1_000),
         }
     }
 }

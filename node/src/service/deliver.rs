@@ -121,6 +121,30 @@ fn retry(now: i64, error: String, retry_after: Option<u64>) -> Outcome {
     Outcome::Retry { error, not_before }
 }
 
+/// The parsed form of `pem`, the private key of `account_id` as just read
+/// from the database: from the cache when it holds the same PEM.
+fn signing_key(
+    app: &App,
+    account_id: i64,
+    pem: &str,
+) -> Result<std::sync::Arc<aws_lc_rs::rsa::KeyPair>, Internal> {
+    let cache = &app.caches().signing_keys;
+    if let Some(hit) = cache.get(&account_id).filter(|c| &*c.pem == pem) {
+        return Ok(hit.pair);
+    }
+    let pair = starling_federation::keys::parse_private_pem(pem)
+        .map_err(|e| Internal::Crypto(e.to_string()))?;
+    let pair = std::sync::Arc::new(pair);
+    cache.insert(
+        account_id,
+        crate::service::cache::CachedSigningKey {
+            pem: pem.into(),
+            pair: pair.clone(),
+        },
+    );
+    Ok(pair)
+}
+
 /// Runs one `deliver` job.
 pub async fn run(app: &App, payload: &str) -> Result<Outcome, Internal> {
     let job: Delivery = serde_json::from_str(payload)
@@ -136,8 +160,7 @@ pub async fn run(app: &App, payload: &str) -> Result<Outcome, Internal> {
         .await?
         .and_then(|k| k.private_key_pem)
         .ok_or_else(|| Internal::Job(format!("account {} has no private key", job.account_id)))?;
-    let pair = starling_federation::keys::parse_private_pem(&keys)
-        .map_err(|e| Internal::Crypto(e.to_string()))?;
+    let pair = signing_key(app, job.account_id, &keys)?;
     let url = url::Url::parse(&job.inbox)
         .map_err(|e| Internal::Job(format!("bad inbox {}: {e}", job.inbox)))?;
     let host = crate::urls::authority(&url)
