@@ -320,16 +320,14 @@ impl Store {
              UNION ALL SELECT 0, target_account_id FROM mutes WHERE account_id = $1 \
              UNION ALL SELECT 2, id FROM filters WHERE account_id = $1",
         );
-        if big_threshold.is_some() {
-            sql.push_str(
-                " UNION ALL SELECT 1, a.id FROM accounts a WHERE a.followers_count > $2 AND \
-                 EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 AND f.target_account_id = a.id)",
-            );
-        }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer);
         if let Some(threshold) = big_threshold {
-            query = query.bind(threshold);
+            // A literal, not a parameter: see `Store::home_page`.
+            sql.push_str(&format!(
+                " UNION ALL SELECT 1, a.id FROM accounts a WHERE a.followers_count > {threshold} AND \
+                 EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 AND f.target_account_id = a.id)"
+            ));
         }
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer);
         let mut out = ViewerContext::default();
         for row in query.fetch_all(&self.read).await? {
             let kind: i64 = row.try_get(0)?;
