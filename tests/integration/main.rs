@@ -26,4 +26,5 @@ mod search;
 mod social;
 mod statuses;
 mod storage;
+mod streaming;
 mod three_nodes;

@@ -1,0 +1,575 @@
+//! The streaming API as apps use it: a WebSocket client (tokio-tungstenite)
+//! and an SSE client (reqwest's byte stream) on real nodes. Events from local
+//! and federated activity, privacy of streams, subscriptions, tokens, and on
+//! PostgreSQL an event crossing from one process to another.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::db_test;
+use crate::support::{Db, TestNode};
+
+/// How long a test waits for an event it expects.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client of `/api/v1/streaming`.
+struct Ws(Socket);
+
+impl Ws {
+    /// Connects with `query` (e.g. `access_token=…&stream=user`).
+    async fn connect(node: &TestNode, query: &str) -> Ws {
+        let url = format!(
+            "{}/api/v1/streaming?{query}",
+            node.base.replacen("http", "ws", 1)
+        );
+        let (socket, response) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket handshake");
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        Ws(socket)
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.0
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    /// Sends a ping and waits for its pong: the server has handled every
+    /// message sent before it.
+    async fn sync(&mut self) {
+        self.0
+            .send(Message::Ping(b"sync".to_vec().into()))
+            .await
+            .expect("ping");
+        timeout(PATIENCE, async {
+            loop {
+                match self.0.next().await {
+                    Some(Ok(Message::Pong(p))) if p.as_ref() == b"sync" => return,
+                    Some(Ok(Message::Text(t))) => panic!("unexpected frame before pong: {t}"),
+                    Some(Ok(_)) => {}
+                    other => panic!("socket ended: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("pong");
+    }
+
+    /// The next frame, parsed, with its payload parsed when it is JSON.
+    async fn next(&mut self) -> Value {
+        timeout(PATIENCE, async {
+            loop {
+                match self.0.next().await {
+                    Some(Ok(Message::Text(t))) => {
+                        let mut frame: Value = serde_json::from_str(&t).expect("JSON frame");
+                        if let Some(p) = frame["payload"].as_str()
+                            && let Ok(parsed) = serde_json::from_str::<Value>(p)
+                            && parsed.is_object()
+                        {
+                            frame["payload"] = parsed;
+                        }
+                        return frame;
+                    }
+                    Some(Ok(Message::Close(c))) => panic!("closed by the server: {c:?}"),
+                    Some(Ok(_)) => {}
+                    other => panic!("socket ended: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("a frame in time")
+    }
+}
+
+/// An SSE client of `/api/v1/streaming/{path}`.
+struct Sse {
+    body: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
+    >,
+    buffer: String,
+}
+
+impl Sse {
+    async fn open(node: &TestNode, path: &str, token: Option<&str>) -> Result<Sse, StatusCode> {
+        let mut request = node
+            .http
+            .get(format!("{}/api/v1/streaming/{path}", node.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.expect("request");
+        if response.status() != StatusCode::OK {
+            return Err(response.status());
+        }
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "SSE media type"
+        );
+        Ok(Sse {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        })
+    }
+
+    /// The next event as `(name, data)`, skipping comments (heartbeats).
+    async fn next(&mut self) -> (String, String) {
+        timeout(PATIENCE, async {
+            loop {
+                while let Some(end) = self.buffer.find("\n\n") {
+                    let block: String = self.buffer.drain(..end + 2).collect();
+                    let mut event = None;
+                    let mut data = None;
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("event: ") {
+                            event = Some(v.to_owned());
+                        } else if let Some(v) = line.strip_prefix("data: ") {
+                            data = Some(v.to_owned());
+                        }
+                    }
+                    if let (Some(e), Some(d)) = (event, data) {
+                        return (e, d);
+                    }
+                }
+                match self.body.next().await {
+                    Some(Ok(chunk)) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                    other => panic!("event stream ended: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("an event in time")
+    }
+}
+
+/// Runs both nodes' queues until neither has work.
+async fn settle(a: &TestNode, b: &TestNode) {
+    for _ in 0..4 {
+        a.drain().await;
+        b.drain().await;
+    }
+}
+
+/// `follower` (token on `from`) follows `name` on `to`; returns the id
+/// `from` gives that account.
+async fn follow_remote(from: &TestNode, follower: &str, to: &TestNode, name: &str) -> String {
+    let (status, account) = from
+        .api(
+            Method::GET,
+            &format!("/api/v1/accounts/lookup?acct={name}@{}", to.domain),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    let id = account["id"].as_str().unwrap().to_owned();
+    let (status, _) = from
+        .api_post(
+            &format!("/api/v1/accounts/{id}/follow"),
+            follower,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    settle(from, to).await;
+    id
+}
+
+/// A local follow: `follower` follows the account with id `target`.
+async fn follow(node: &TestNode, follower: &str, target: i64) {
+    let (status, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{target}/follow"),
+            follower,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rel}");
+}
+
+async fn post(node: &TestNode, token: &str, body: Value) -> Value {
+    let (status, status_json) = node.api_post("/api/v1/statuses", token, body).await;
+    assert_eq!(status, StatusCode::OK, "{status_json}");
+    status_json
+}
+
+db_test!(a_local_post_reaches_followers_user_stream_and_its_deletion_follows);
+async fn a_local_post_reaches_followers_user_stream_and_its_deletion_follows(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}&stream=user")).await;
+    let mut sse = Sse::open(&node, "user", Some(&bob_token)).await.unwrap();
+
+    let posted = post(&node, &alice_token, json!({"status": "hello streams"})).await;
+    node.drain().await;
+
+    let frame = ws.next().await;
+    assert_eq!(frame["stream"], json!(["user"]));
+    assert_eq!(frame["event"], "update");
+    assert_eq!(frame["payload"]["id"], posted["id"]);
+    assert_eq!(frame["payload"]["account"]["acct"], "alice");
+    assert!(
+        frame["payload"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello streams")
+    );
+    let (event, data) = sse.next().await;
+    assert_eq!(event, "update");
+    let entity: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(entity["id"], posted["id"]);
+
+    let id = posted["id"].as_str().unwrap();
+    let (status, _) = node
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = ws.next().await;
+    assert_eq!(frame["event"], "delete");
+    assert_eq!(frame["payload"], id, "the payload is the bare id");
+    assert_eq!(sse.next().await, ("delete".to_owned(), id.to_owned()));
+}
+
+db_test!(a_followers_only_post_never_reaches_public_streams);
+async fn a_followers_only_post_never_reaches_public_streams(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut public = Ws::connect(&node, &format!("access_token={bob_token}&stream=public")).await;
+    let mut anonymous = Sse::open(&node, "public", None).await.unwrap();
+    let mut home = Sse::open(&node, "user", Some(&bob_token)).await.unwrap();
+
+    let private = post(
+        &node,
+        &alice_token,
+        json!({"status": "for followers #news", "visibility": "private"}),
+    )
+    .await;
+    node.drain().await;
+    let open = post(&node, &alice_token, json!({"status": "for everyone"})).await;
+    node.drain().await;
+
+    // The follower's home stream has both, in order; public streams only the
+    // public one (events are handled in order, so it would have come first).
+    let (_, first) = home.next().await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&first).unwrap()["id"],
+        private["id"]
+    );
+    let frame = public.next().await;
+    assert_eq!(frame["payload"]["id"], open["id"], "{frame}");
+    let (event, data) = anonymous.next().await;
+    assert_eq!(event, "update");
+    assert_eq!(
+        serde_json::from_str::<Value>(&data).unwrap()["id"],
+        open["id"]
+    );
+}
+
+db_test!(subscriptions_change_on_one_socket);
+async fn subscriptions_change_on_one_socket(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}")).await;
+    ws.send(json!({"type": "subscribe", "stream": "public:local"}))
+        .await;
+    ws.send(json!({"type": "subscribe", "stream": "hashtag", "tag": "cats"}))
+        .await;
+    ws.sync().await;
+
+    let first = post(&node, &alice_token, json!({"status": "look #cats"})).await;
+    node.drain().await;
+    let a = ws.next().await;
+    let b = ws.next().await;
+    let mut streams = vec![a["stream"].clone(), b["stream"].clone()];
+    streams.sort_by_key(|s| s.to_string());
+    assert_eq!(
+        streams,
+        vec![json!(["hashtag", "cats"]), json!(["public:local"])]
+    );
+    assert_eq!(a["payload"]["id"], first["id"]);
+    assert_eq!(b["payload"]["id"], first["id"]);
+
+    ws.send(json!({"type": "unsubscribe", "stream": "hashtag", "tag": "cats"}))
+        .await;
+    ws.sync().await;
+    let second = post(&node, &alice_token, json!({"status": "more #cats"})).await;
+    node.drain().await;
+    let third = post(&node, &alice_token, json!({"status": "no tag"})).await;
+    node.drain().await;
+    let next = ws.next().await;
+    assert_eq!(next["stream"], json!(["public:local"]));
+    assert_eq!(next["payload"]["id"], second["id"]);
+    let next = ws.next().await;
+    assert_eq!(
+        next["payload"]["id"], third["id"],
+        "no hashtag frame after unsubscribing: {next}"
+    );
+
+    // A stream the token may not open is refused on the socket, which stays.
+    ws.send(json!({"type": "subscribe", "stream": "nonsense"}))
+        .await;
+    let refusal = ws.next().await;
+    assert_eq!(refusal["status"], 400, "{refusal}");
+}
+
+db_test!(bad_tokens_and_missing_scopes_are_refused);
+async fn bad_tokens_and_missing_scopes_are_refused(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (bob, _) = node.user_with_token("bob").await;
+    assert_eq!(
+        Sse::open(&node, "user", Some("not-a-token")).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        Sse::open(&node, "user", None).await.err(),
+        Some(StatusCode::UNAUTHORIZED),
+        "the user stream needs a token"
+    );
+    let url = format!(
+        "{}/api/v1/streaming?access_token=not-a-token&stream=user",
+        node.base.replacen("http", "ws", 1)
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED)
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    let write_only = node.token(&bob, "write").await;
+    assert_eq!(
+        Sse::open(&node, "user", Some(&write_only)).await.err(),
+        Some(StatusCode::FORBIDDEN)
+    );
+    let response = node.get("/api/v1/streaming/health", "*/*").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "OK");
+}
+
+db_test!(the_token_may_come_as_the_websocket_subprotocol);
+async fn the_token_may_come_as_the_websocket_subprotocol(db: Db) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut request = format!(
+        "{}/api/v1/streaming?stream=user",
+        node.base.replacen("http", "ws", 1)
+    )
+    .into_client_request()
+    .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", bob_token.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("handshake");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        bob_token.as_str(),
+        "masto.js needs the protocol echoed"
+    );
+    let mut ws = Ws(socket);
+    let posted = post(&node, &alice_token, json!({"status": "via protocol"})).await;
+    node.drain().await;
+    assert_eq!(ws.next().await["payload"]["id"], posted["id"]);
+}
+
+db_test!(remote_replies_and_likes_reach_the_author_within_a_second);
+async fn remote_replies_and_likes_reach_the_author_within_a_second(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let (_, alice) = a.user_with_token("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    // Bob follows alice across nodes; her post reaches him by delivery.
+    follow_remote(&b, &bob, &a, "alice").await;
+    let mut bob_home = Ws::connect(&b, &format!("access_token={bob}&stream=user")).await;
+    let mut alice_notes = Sse::open(&a, "user/notification", Some(&alice))
+        .await
+        .unwrap();
+
+    let posted = post(&a, &alice, json!({"status": "who likes this?"})).await;
+    settle(&a, &b).await;
+    let frame = bob_home.next().await;
+    assert_eq!(
+        frame["event"], "update",
+        "a followed remote post streams home"
+    );
+    assert_eq!(
+        frame["payload"]["account"]["acct"],
+        format!("alice@{}", a.domain)
+    );
+    let remote_id = frame["payload"]["id"].as_str().unwrap().to_owned();
+
+    // Bob likes it on his node: once his node has delivered the Like, alice's
+    // stream has the notification within a second.
+    let (status, _) = b
+        .api_post(
+            &format!("/api/v1/statuses/{remote_id}/favourite"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    b.drain().await;
+    let delivered = Instant::now();
+    let (event, data) = alice_notes.next().await;
+    assert!(
+        delivered.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        delivered.elapsed()
+    );
+    assert_eq!(event, "notification");
+    let n: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(n["type"], "favourite");
+    assert_eq!(n["account"]["acct"], format!("bob@{}", b.domain));
+    assert_eq!(n["status"]["id"], posted["id"]);
+
+    // A reply from bob: a mention notification, the same way.
+    post(
+        &b,
+        &bob,
+        json!({"status": format!("@alice@{} me!", a.domain), "in_reply_to_id": remote_id}),
+    )
+    .await;
+    b.drain().await;
+    let delivered = Instant::now();
+    let (event, data) = alice_notes.next().await;
+    assert!(
+        delivered.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        delivered.elapsed()
+    );
+    assert_eq!(event, "notification");
+    let n: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(n["type"], "mention");
+    assert_eq!(n["status"]["in_reply_to_id"], posted["id"]);
+}
+
+/// PostgreSQL only: two processes on one database; what happens through one
+/// reaches a stream opened on the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cross_processes_on_postgres() {
+    let a = TestNode::spawn(Db::Postgres).await;
+    let domain = a.domain.clone();
+    let b = TestNode::spawn_with(a.db.clone(), |c| c.domain = domain).await;
+    let (alice, alice_token) = a.user_with_token("alice").await;
+    let (_, bob_token) = a.user_with_token("bob").await;
+    follow(&a, &bob_token, alice.account.id).await;
+    let mut alice_on_b = Ws::connect(&b, &format!("access_token={alice_token}&stream=user")).await;
+
+    let posted = post(&a, &alice_token, json!({"status": "like me"})).await;
+    a.drain().await;
+    let frame = alice_on_b.next().await;
+    assert_eq!(frame["event"], "update");
+    assert_eq!(frame["payload"]["id"], posted["id"]);
+
+    // A favourite through process a notifies at once, in a's request.
+    let id = posted["id"].as_str().unwrap();
+    a.api_post(
+        &format!("/api/v1/statuses/{id}/favourite"),
+        &bob_token,
+        json!({}),
+    )
+    .await;
+    let frame = alice_on_b.next().await;
+    assert_eq!(frame["event"], "notification", "{frame}");
+    assert_eq!(frame["payload"]["type"], "favourite");
+    assert_eq!(frame["payload"]["account"]["acct"], "bob");
+}
+
+db_test!(a_client_that_does_not_read_is_cut_off);
+async fn a_client_that_does_not_read_is_cut_off(db: Db) {
+    use starling_node::stream::route::{Stream, Viewer};
+    use starling_node::stream::session::{Ended, pump};
+    use starling_node::stream::{Event, publish};
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let scopes = starling_node::service::oauth::Scopes::parse("read").unwrap();
+    let viewer = Viewer {
+        account: Some(alice.account.id),
+        scopes: Some(scopes),
+    };
+    // A transport that never takes a frame, with room for one.
+    let (out, _unread) = tokio::sync::mpsc::channel(1);
+    let events = node.app.streams().subscribe();
+    let subs = std::sync::Arc::new(std::sync::Mutex::new(vec![Stream::User]));
+    let running = tokio::spawn(pump(node.app.clone(), viewer, subs, events, out));
+    for _ in 0..3 {
+        publish(
+            &node.app,
+            Event::FiltersChanged {
+                account: alice.account.id,
+            },
+        )
+        .await;
+    }
+    let ended = timeout(PATIENCE, running)
+        .await
+        .expect("pump ends")
+        .unwrap();
+    assert_eq!(
+        ended,
+        Ended::Slow,
+        "memory stays bounded: the client is dropped"
+    );
+
+    // Filter edits do reach a client that reads.
+    let mut sse = Sse::open(&node, "user", Some(&alice_token)).await.unwrap();
+    let (status, _) = node
+        .api_post(
+            "/api/v2/filters",
+            &alice_token,
+            json!({"title": "spoilers", "context": ["home"], "keywords_attributes": [{"keyword": "ending"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sse.next().await.0, "filters_changed");
+}
+
+db_test!(shutting_down_closes_open_streams);
+async fn shutting_down_closes_open_streams(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, token) = node.user_with_token("alice").await;
+    let mut ws = Ws::connect(&node, &format!("access_token={token}&stream=user")).await;
+    let mut sse = Sse::open(&node, "user", Some(&token)).await.unwrap();
+    // Graceful shutdown waits for open requests: streams must not hold it.
+    timeout(PATIENCE, node.stop())
+        .await
+        .expect("the server stops with streams open");
+    match timeout(PATIENCE, ws.0.next()).await.expect("close in time") {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    let ended = timeout(PATIENCE, async {
+        loop {
+            match sse.body.next().await {
+                Some(Ok(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream ends");
+}
