@@ -101,9 +101,11 @@ struct Sse {
 
 impl Sse {
     async fn open(node: &TestNode, path: &str, token: Option<&str>) -> Result<Sse, StatusCode> {
-        let mut request = node
-            .http
-            .get(format!("{}/api/v1/streaming/{path}", node.base));
+        let mut request = node.http.get(if path.starts_with('?') {
+            format!("{}/api/v1/streaming{path}", node.base)
+        } else {
+            format!("{}/api/v1/streaming/{path}", node.base)
+        });
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
@@ -235,6 +237,26 @@ async fn a_local_post_reaches_followers_user_stream_and_its_deletion_follows(db:
     let id = posted["id"].as_str().unwrap();
     let (status, _) = node
         .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&alice_token),
+            Some(json!({"status": "hello edited streams"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = ws.next().await;
+    assert_eq!(frame["event"], "status.update");
+    assert!(
+        frame["payload"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello edited streams"),
+        "{frame}"
+    );
+    assert_eq!(sse.next().await.0, "status.update");
+
+    let (status, _) = node
+        .api(
             Method::DELETE,
             &format!("/api/v1/statuses/{id}"),
             Some(&alice_token),
@@ -256,6 +278,8 @@ async fn a_followers_only_post_never_reaches_public_streams(db: Db) {
     follow(&node, &bob_token, alice.account.id).await;
     let mut public = Ws::connect(&node, &format!("access_token={bob_token}&stream=public")).await;
     let mut anonymous = Sse::open(&node, "public", None).await.unwrap();
+    // The query form of SSE, as some clients use it.
+    let mut by_query = Sse::open(&node, "?stream=public", None).await.unwrap();
     let mut home = Sse::open(&node, "user", Some(&bob_token)).await.unwrap();
 
     let private = post(
@@ -277,12 +301,14 @@ async fn a_followers_only_post_never_reaches_public_streams(db: Db) {
     );
     let frame = public.next().await;
     assert_eq!(frame["payload"]["id"], open["id"], "{frame}");
-    let (event, data) = anonymous.next().await;
-    assert_eq!(event, "update");
-    assert_eq!(
-        serde_json::from_str::<Value>(&data).unwrap()["id"],
-        open["id"]
-    );
+    for sse in [&mut anonymous, &mut by_query] {
+        let (event, data) = sse.next().await;
+        assert_eq!(event, "update");
+        assert_eq!(
+            serde_json::from_str::<Value>(&data).unwrap()["id"],
+            open["id"]
+        );
+    }
 }
 
 db_test!(subscriptions_change_on_one_socket);
@@ -408,6 +434,8 @@ async fn remote_replies_and_likes_reach_the_author_within_a_second(db: Db) {
     let mut alice_notes = Sse::open(&a, "user/notification", Some(&alice))
         .await
         .unwrap();
+    let mut remote_public = Sse::open(&b, "public/remote", None).await.unwrap();
+    let mut local_public = Ws::connect(&b, "stream=public:local").await;
 
     let posted = post(&a, &alice, json!({"status": "who likes this?"})).await;
     settle(&a, &b).await;
@@ -421,6 +449,11 @@ async fn remote_replies_and_likes_reach_the_author_within_a_second(db: Db) {
         format!("alice@{}", a.domain)
     );
     let remote_id = frame["payload"]["id"].as_str().unwrap().to_owned();
+    let (_, data) = remote_public.next().await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&data).unwrap()["id"],
+        remote_id.as_str()
+    );
 
     // Bob likes it on his node: once his node has delivered the Like, alice's
     // stream has the notification within a second.
@@ -464,6 +497,10 @@ async fn remote_replies_and_likes_reach_the_author_within_a_second(db: Db) {
     assert_eq!(event, "notification");
     let n: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(n["type"], "mention");
+    // Bob's own public reply is local on his node: the first thing on
+    // `public:local` there (alice's post was remote).
+    let frame = local_public.next().await;
+    assert_eq!(frame["payload"]["account"]["acct"], "bob", "{frame}");
     assert_eq!(n["status"]["in_reply_to_id"], posted["id"]);
 }
 
@@ -572,4 +609,33 @@ async fn shutting_down_closes_open_streams(db: Db) {
     })
     .await;
     assert!(ended.is_ok(), "the event stream ends");
+}
+
+db_test!(followers_of_big_accounts_get_their_posts_live);
+async fn followers_of_big_accounts_get_their_posts_live(db: Db) {
+    // Threshold 0: every account is "big", nothing is fanned out on write.
+    let node = TestNode::spawn_with(crate::support::TestDb::new(db).await, |c| {
+        c.fanout_threshold = 0
+    })
+    .await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let (_, carol_token) = node.user_with_token("carol").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut bob = Ws::connect(&node, &format!("access_token={bob_token}&stream=user")).await;
+    let mut carol = Ws::connect(&node, &format!("access_token={carol_token}&stream=user")).await;
+
+    let posted = post(
+        &node,
+        &alice_token,
+        json!({"status": "merged at read time"}),
+    )
+    .await;
+    node.drain().await;
+    assert_eq!(bob.next().await["payload"]["id"], posted["id"]);
+    // Carol follows nobody: alice's post is not on her home stream, so her
+    // own post is the first thing she sees.
+    let own = post(&node, &carol_token, json!({"status": "mine"})).await;
+    node.drain().await;
+    assert_eq!(carol.next().await["payload"]["id"], own["id"]);
 }
