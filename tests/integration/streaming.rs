@@ -550,9 +550,17 @@ async fn a_client_that_does_not_read_is_cut_off(db: Db) {
     };
     // A transport that never takes a frame, with room for one.
     let (out, _unread) = tokio::sync::mpsc::channel(1);
+    let registration = node.app.streams().register(&node.app, viewer.account);
     let events = node.app.streams().subscribe();
     let subs = std::sync::Arc::new(std::sync::Mutex::new(vec![Stream::User]));
-    let running = tokio::spawn(pump(node.app.clone(), viewer, subs, events, out));
+    let running = tokio::spawn(pump(
+        node.app.clone(),
+        viewer,
+        subs,
+        registration,
+        events,
+        out,
+    ));
     for _ in 0..3 {
         publish(
             &node.app,

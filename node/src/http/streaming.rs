@@ -117,10 +117,18 @@ async fn sse(
     let viewer = viewer(app, token_from(headers, uri)).await?;
     let stream = Stream::parse(name, p.tag.as_deref(), p.list.as_deref())?;
     authorize(app, &viewer, &stream).await?;
+    let registration = app.streams().register(app, viewer.account);
     let events = app.streams().subscribe();
     let (tx, rx) = mpsc::channel(QUEUE);
     let subs: Subscriptions = std::sync::Arc::new(std::sync::Mutex::new(vec![stream]));
-    tokio::spawn(session::pump(app.clone(), viewer, subs, events, tx));
+    tokio::spawn(session::pump(
+        app.clone(),
+        viewer,
+        subs,
+        registration,
+        events,
+        tx,
+    ));
     let heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     // A comment first, so the client sees the stream open at once.
     let opening = futures_util::stream::once(async { Ok(Bytes::from_static(b":)\n")) });
@@ -166,6 +174,7 @@ async fn websocket(
         first.push(stream);
     }
     // Taken now: events raised once the client sees the 101 are not missed.
+    let registration = app.streams().register(&app, viewer.account);
     let events = app.streams().subscribe();
     let upgrade = match protocol {
         // masto.js sends the token as the subprotocol and requires it back.
@@ -179,6 +188,7 @@ async fn websocket(
             app.clone(),
             viewer.clone(),
             subs.clone(),
+            registration,
             events,
             tx,
         ));

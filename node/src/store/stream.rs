@@ -21,3 +21,27 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// Which of `candidates` are local followers of `author` (the accounts
+    /// whose home feed a post of theirs may be in).
+    pub async fn local_followers_among(
+        &self,
+        author: i64,
+        candidates: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut out = Vec::new();
+        // Bind-parameter limits: SQLite allows 32766, PostgreSQL 65535.
+        for chunk in candidates.chunks(1000) {
+            let mut sql = super::sql::Sql::new(
+                "SELECT account_id FROM follows WHERE local_follower AND target_account_id = ",
+            );
+            sql.bind(author).push(" AND account_id IN (");
+            sql.bind_list(chunk).push(")");
+            for row in sql.query().fetch_all(&self.read).await? {
+                out.push(sqlx::Row::try_get(&row, 0)?);
+            }
+        }
+        Ok(out)
+    }
+}

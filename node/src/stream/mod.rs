@@ -18,7 +18,8 @@
 pub mod route;
 pub mod session;
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -80,10 +81,66 @@ pub enum Event {
     },
 }
 
+/// An event as this process's streams hear it, with what they may share
+/// about it.
+#[derive(Debug)]
+pub struct Heard {
+    /// The event.
+    pub event: Event,
+    /// For a status event: the accounts streaming here whose home feed it
+    /// may be in (author, mentioned, local followers). Worked out once per
+    /// process by the first stream that asks, so that connections of
+    /// everyone else skip the event without a query.
+    home: tokio::sync::OnceCell<HashSet<i64>>,
+}
+
+impl Heard {
+    fn new(event: Event) -> Heard {
+        Heard {
+            event,
+            home: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Whether status `id` may be in `viewer`'s home feed (a cheap superset
+    /// of the real check, which still follows). `viewer` must have been
+    /// registered ([`Bus::register`]) before this event was raised.
+    pub async fn may_reach_home(
+        &self,
+        app: &App,
+        id: i64,
+        viewer: i64,
+    ) -> Result<bool, crate::error::Internal> {
+        let home = self
+            .home
+            .get_or_try_init(|| async {
+                let mut set = HashSet::new();
+                let Some(status) = app.store().status(id).await? else {
+                    return Ok::<_, crate::error::Internal>(set);
+                };
+                set.insert(status.account_id);
+                if let Some(m) = app.store().mentions_of(&[id]).await?.remove(&id) {
+                    set.extend(m);
+                }
+                let connected = app.streams().connected();
+                set.extend(
+                    app.store()
+                        .local_followers_among(status.account_id, &connected)
+                        .await?,
+                );
+                Ok(set)
+            })
+            .await?;
+        Ok(home.contains(&viewer))
+    }
+}
+
 /// One process's event channel and its shutdown switch.
 pub struct Bus {
     /// Events for this process's open streams.
-    local: broadcast::Sender<Arc<Event>>,
+    local: broadcast::Sender<Arc<Heard>>,
+    /// Signed-in accounts with a stream open here, and how many streams.
+    viewers: Mutex<HashMap<i64, usize>>,
     /// Flipped to `true` when the server shuts down: every stream closes.
     closing: watch::Sender<bool>,
     /// `true` while the PostgreSQL listener is subscribed.
@@ -94,6 +151,7 @@ impl Default for Bus {
     fn default() -> Self {
         Bus {
             local: broadcast::channel(CAPACITY).0,
+            viewers: Mutex::default(),
             closing: watch::channel(false).0,
             listening: watch::channel(false).0,
         }
@@ -102,8 +160,31 @@ impl Default for Bus {
 
 impl Bus {
     /// A receiver of every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Heard>> {
         self.local.subscribe()
+    }
+
+    /// Records that `account` streams here until the guard drops. Register
+    /// before [`Bus::subscribe`], so every event the stream hears knows it.
+    pub fn register(&self, app: &App, account: Option<i64>) -> Registration {
+        if let Some(a) = account {
+            *self
+                .viewers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(a)
+                .or_default() += 1;
+        }
+        Registration {
+            app: app.clone(),
+            account,
+        }
+    }
+
+    /// Accounts with a stream open in this process.
+    pub fn connected(&self) -> Vec<i64> {
+        let viewers = self.viewers.lock().unwrap_or_else(|p| p.into_inner());
+        viewers.keys().copied().collect()
     }
 
     /// Turns `true` when the server shuts down.
@@ -128,7 +209,7 @@ impl Bus {
     /// Delivers an event to this process's streams.
     fn deliver(&self, event: Event) {
         // No receiver is no error: nobody is streaming.
-        let _ = self.local.send(Arc::new(event));
+        let _ = self.local.send(Arc::new(Heard::new(event)));
     }
 
     /// Feeds NOTIFYs from PostgreSQL at `url` into this process's channel
@@ -206,4 +287,30 @@ pub async fn deleted(app: &App, status: &crate::store::statuses::DbStatus) {
         },
     )
     .await;
+}
+
+/// A signed-in stream's entry in [`Bus::register`]'s table; removes it on drop.
+pub struct Registration {
+    /// The node (the bus lives in it).
+    app: App,
+    /// The account, if signed in.
+    account: Option<i64>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let Some(a) = self.account else { return };
+        let mut viewers = self
+            .app
+            .streams()
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = viewers.get_mut(&a) {
+            *n -= 1;
+            if *n == 0 {
+                viewers.remove(&a);
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@
 
 use starling_protocol::mastodon::{Conversation, Status};
 
-use super::Event;
+use super::{Event, Heard};
 use crate::app::App;
 use crate::error::Internal;
 use crate::service::oauth::Scopes;
@@ -198,9 +198,10 @@ pub async fn render(
     app: &App,
     viewer: &Viewer,
     subs: &[Stream],
-    event: &Event,
+    heard: &Heard,
 ) -> Result<Vec<Frame>, Internal> {
     let mut frames = Vec::new();
+    let event = &heard.event;
     match event {
         Event::Status { id } | Event::Edited { id } => {
             let name = if matches!(event, Event::Status { .. }) {
@@ -209,6 +210,11 @@ pub async fn render(
                 "status.update"
             };
             for stream in subs {
+                if let (Stream::User, Some(me)) = (stream, viewer.account)
+                    && !heard.may_reach_home(app, *id, me).await?
+                {
+                    continue;
+                }
                 if let Some(status) = status_on(app, viewer.account, stream, *id).await? {
                     frames.push(Frame {
                         stream: stream.names(),

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
 
-use super::Event;
 use super::route::{Frame, Stream, Viewer, render};
 use crate::app::App;
 
@@ -38,9 +37,12 @@ pub async fn pump(
     app: App,
     viewer: Viewer,
     subs: Subscriptions,
-    mut events: broadcast::Receiver<Arc<Event>>,
+    registration: super::Registration,
+    mut events: broadcast::Receiver<Arc<super::Heard>>,
     out: mpsc::Sender<Frame>,
 ) -> Ended {
+    // Held while the pump runs: shared work per event counts this viewer.
+    let _registration = registration;
     let mut closing = app.streams().closing();
     if *closing.borrow_and_update() {
         return Ended::Shutdown;
@@ -76,7 +78,7 @@ pub async fn pump(
         let frames = match render(&app, &viewer, &subscribed, &event).await {
             Ok(frames) => frames,
             Err(e) => {
-                tracing::warn!(error = %e, ?event, "cannot render a stream event");
+                tracing::warn!(error = %e, event = ?event.event, "cannot render a stream event");
                 continue;
             }
         };
