@@ -647,3 +647,42 @@ async fn followers_of_big_accounts_get_their_posts_live(db: Db) {
     node.drain().await;
     assert_eq!(carol.next().await["payload"]["id"], own["id"]);
 }
+
+db_test!(list_streams_carry_members_posts_to_the_owner_only);
+async fn list_streams_carry_members_posts_to_the_owner_only(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let (_, carol_token) = node.user_with_token("carol").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let (status, list) = node
+        .api_post("/api/v1/lists", &bob_token, json!({"title": "Friends"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let list_id = list["id"].as_str().unwrap().to_owned();
+    let (status, _) = node
+        .api_post(
+            &format!("/api/v1/lists/{list_id}/accounts"),
+            &bob_token,
+            json!({"account_ids": [alice.account.id.to_string()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Someone else's list cannot be streamed.
+    assert_eq!(
+        Sse::open(&node, &format!("list?list={list_id}"), Some(&carol_token))
+            .await
+            .err(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}")).await;
+    ws.send(json!({"type": "subscribe", "stream": "list", "list": list_id}))
+        .await;
+    ws.sync().await;
+    let posted = post(&node, &alice_token, json!({"status": "for my listeners"})).await;
+    node.drain().await;
+    let frame = ws.next().await;
+    assert_eq!(frame["stream"], json!(["list", list_id]));
+    assert_eq!(frame["payload"]["id"], posted["id"]);
+}

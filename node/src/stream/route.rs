@@ -423,3 +423,58 @@ async fn conversation_entity(
         last_status: presenter.status(&row).await?,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_framed_as_mastodon_frames_them() {
+        let update = Frame {
+            stream: Stream::Hashtag("cats".into()).names(),
+            event: "update",
+            payload: Some(r#"{"id":"1"}"#.into()),
+        };
+        // WebSocket: the payload is a JSON *string* (masto.js parses it again).
+        let ws: serde_json::Value = serde_json::from_str(&update.websocket()).unwrap();
+        assert_eq!(
+            ws,
+            serde_json::json!({"stream": ["hashtag", "cats"], "event": "update", "payload": "{\"id\":\"1\"}"})
+        );
+        assert_eq!(update.sse(), "event: update\ndata: {\"id\":\"1\"}\n\n");
+        let changed = Frame {
+            stream: Stream::User.names(),
+            event: "filters_changed",
+            payload: None,
+        };
+        assert!(!changed.websocket().contains("payload"));
+        assert_eq!(changed.sse(), "event: filters_changed\ndata: undefined\n\n");
+    }
+
+    #[test]
+    fn stream_names_parse_with_their_parameters() {
+        assert_eq!(Stream::parse("user", None, None), Ok(Stream::User));
+        assert_eq!(
+            Stream::parse("hashtag:local", Some("#Cats"), None),
+            Ok(Stream::HashtagLocal("Cats".into()))
+        );
+        assert_eq!(
+            Stream::parse("list", None, Some("42")),
+            Ok(Stream::List(42))
+        );
+        assert_eq!(
+            Stream::parse("hashtag", None, None).unwrap_err().status,
+            400
+        );
+        assert_eq!(
+            Stream::parse("list", None, Some("x")).unwrap_err().status,
+            400
+        );
+        assert_eq!(
+            Stream::parse("everything", None, None).unwrap_err().status,
+            400
+        );
+        assert_eq!(Stream::List(42).names(), vec!["list", "42"]);
+        assert_eq!(Stream::PublicRemote.names(), vec!["public:remote"]);
+    }
+}
