@@ -3,192 +3,21 @@
 //! and federated activity, privacy of streams, subscriptions, tokens, and on
 //! PostgreSQL an event crossing from one process to another.
 
-use std::time::Duration;
+mod across;
+mod clients;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
+use self::clients::{PATIENCE, Sse, Ws};
 use crate::db_test;
 use crate::support::{Db, TestNode};
 
-/// How long a test waits for an event it expects.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A WebSocket client of `/api/v1/streaming`.
-struct Ws(Socket);
-
-impl Ws {
-    /// Connects with `query` (e.g. `access_token=…&stream=user`).
-    async fn connect(node: &TestNode, query: &str) -> Ws {
-        let url = format!(
-            "{}/api/v1/streaming?{query}",
-            node.base.replacen("http", "ws", 1)
-        );
-        let (socket, response) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("WebSocket handshake");
-        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
-        Ws(socket)
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.0
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .expect("send");
-    }
-
-    /// Sends a ping and waits for its pong: the server has handled every
-    /// message sent before it.
-    async fn sync(&mut self) {
-        self.0
-            .send(Message::Ping(b"sync".to_vec().into()))
-            .await
-            .expect("ping");
-        timeout(PATIENCE, async {
-            loop {
-                match self.0.next().await {
-                    Some(Ok(Message::Pong(p))) if p.as_ref() == b"sync" => return,
-                    Some(Ok(Message::Text(t))) => panic!("unexpected frame before pong: {t}"),
-                    Some(Ok(_)) => {}
-                    other => panic!("socket ended: {other:?}"),
-                }
-            }
-        })
-        .await
-        .expect("pong");
-    }
-
-    /// The next frame, parsed, with its payload parsed when it is JSON.
-    async fn next(&mut self) -> Value {
-        timeout(PATIENCE, async {
-            loop {
-                match self.0.next().await {
-                    Some(Ok(Message::Text(t))) => {
-                        let mut frame: Value = serde_json::from_str(&t).expect("JSON frame");
-                        if let Some(p) = frame["payload"].as_str()
-                            && let Ok(parsed) = serde_json::from_str::<Value>(p)
-                            && parsed.is_object()
-                        {
-                            frame["payload"] = parsed;
-                        }
-                        return frame;
-                    }
-                    Some(Ok(Message::Close(c))) => panic!("closed by the server: {c:?}"),
-                    Some(Ok(_)) => {}
-                    other => panic!("socket ended: {other:?}"),
-                }
-            }
-        })
-        .await
-        .expect("a frame in time")
-    }
-}
-
-/// An SSE client of `/api/v1/streaming/{path}`.
-struct Sse {
-    body: std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
-    >,
-    buffer: String,
-}
-
-impl Sse {
-    async fn open(node: &TestNode, path: &str, token: Option<&str>) -> Result<Sse, StatusCode> {
-        let mut request = node.http.get(if path.starts_with('?') {
-            format!("{}/api/v1/streaming{path}", node.base)
-        } else {
-            format!("{}/api/v1/streaming/{path}", node.base)
-        });
-        if let Some(t) = token {
-            request = request.bearer_auth(t);
-        }
-        let response = request.send().await.expect("request");
-        if response.status() != StatusCode::OK {
-            return Err(response.status());
-        }
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/event-stream",
-            "SSE media type"
-        );
-        Ok(Sse {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        })
-    }
-
-    /// The next event as `(name, data)`, skipping comments (heartbeats).
-    async fn next(&mut self) -> (String, String) {
-        timeout(PATIENCE, async {
-            loop {
-                while let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    let mut event = None;
-                    let mut data = None;
-                    for line in block.lines() {
-                        if let Some(v) = line.strip_prefix("event: ") {
-                            event = Some(v.to_owned());
-                        } else if let Some(v) = line.strip_prefix("data: ") {
-                            data = Some(v.to_owned());
-                        }
-                    }
-                    if let (Some(e), Some(d)) = (event, data) {
-                        return (e, d);
-                    }
-                }
-                match self.body.next().await {
-                    Some(Ok(chunk)) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
-                    other => panic!("event stream ended: {other:?}"),
-                }
-            }
-        })
-        .await
-        .expect("an event in time")
-    }
-}
-
-/// Runs both nodes' queues until neither has work.
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
-
-/// `follower` (token on `from`) follows `name` on `to`; returns the id
-/// `from` gives that account.
-async fn follow_remote(from: &TestNode, follower: &str, to: &TestNode, name: &str) -> String {
-    let (status, account) = from
-        .api(
-            Method::GET,
-            &format!("/api/v1/accounts/lookup?acct={name}@{}", to.domain),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{account}");
-    let id = account["id"].as_str().unwrap().to_owned();
-    let (status, _) = from
-        .api_post(
-            &format!("/api/v1/accounts/{id}/follow"),
-            follower,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    settle(from, to).await;
-    id
-}
-
 /// A local follow: `follower` follows the account with id `target`.
-async fn follow(node: &TestNode, follower: &str, target: i64) {
+pub(crate) async fn follow(node: &TestNode, follower: &str, target: i64) {
     let (status, rel) = node
         .api_post(
             &format!("/api/v1/accounts/{target}/follow"),
@@ -199,7 +28,7 @@ async fn follow(node: &TestNode, follower: &str, target: i64) {
     assert_eq!(status, StatusCode::OK, "{rel}");
 }
 
-async fn post(node: &TestNode, token: &str, body: Value) -> Value {
+pub(crate) async fn post(node: &TestNode, token: &str, body: Value) -> Value {
     let (status, status_json) = node.api_post("/api/v1/statuses", token, body).await;
     assert_eq!(status, StatusCode::OK, "{status_json}");
     status_json
@@ -420,120 +249,6 @@ async fn the_token_may_come_as_the_websocket_subprotocol(db: Db) {
     let posted = post(&node, &alice_token, json!({"status": "via protocol"})).await;
     node.drain().await;
     assert_eq!(ws.next().await["payload"]["id"], posted["id"]);
-}
-
-db_test!(remote_replies_and_likes_reach_the_author_within_a_second);
-async fn remote_replies_and_likes_reach_the_author_within_a_second(db: Db) {
-    let a = TestNode::spawn(db).await;
-    let b = TestNode::spawn(db).await;
-    let (_, alice) = a.user_with_token("alice").await;
-    let (_, bob) = b.user_with_token("bob").await;
-    // Bob follows alice across nodes; her post reaches him by delivery.
-    follow_remote(&b, &bob, &a, "alice").await;
-    let mut bob_home = Ws::connect(&b, &format!("access_token={bob}&stream=user")).await;
-    let mut alice_notes = Sse::open(&a, "user/notification", Some(&alice))
-        .await
-        .unwrap();
-    let mut remote_public = Sse::open(&b, "public/remote", None).await.unwrap();
-    let mut local_public = Ws::connect(&b, "stream=public:local").await;
-
-    let posted = post(&a, &alice, json!({"status": "who likes this?"})).await;
-    settle(&a, &b).await;
-    let frame = bob_home.next().await;
-    assert_eq!(
-        frame["event"], "update",
-        "a followed remote post streams home"
-    );
-    assert_eq!(
-        frame["payload"]["account"]["acct"],
-        format!("alice@{}", a.domain)
-    );
-    let remote_id = frame["payload"]["id"].as_str().unwrap().to_owned();
-    let (_, data) = remote_public.next().await;
-    assert_eq!(
-        serde_json::from_str::<Value>(&data).unwrap()["id"],
-        remote_id.as_str()
-    );
-
-    // Bob likes it on his node: once his node has delivered the Like, alice's
-    // stream has the notification within a second.
-    let (status, _) = b
-        .api_post(
-            &format!("/api/v1/statuses/{remote_id}/favourite"),
-            &bob,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    b.drain().await;
-    let delivered = Instant::now();
-    let (event, data) = alice_notes.next().await;
-    assert!(
-        delivered.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        delivered.elapsed()
-    );
-    assert_eq!(event, "notification");
-    let n: Value = serde_json::from_str(&data).unwrap();
-    assert_eq!(n["type"], "favourite");
-    assert_eq!(n["account"]["acct"], format!("bob@{}", b.domain));
-    assert_eq!(n["status"]["id"], posted["id"]);
-
-    // A reply from bob: a mention notification, the same way.
-    post(
-        &b,
-        &bob,
-        json!({"status": format!("@alice@{} me!", a.domain), "in_reply_to_id": remote_id}),
-    )
-    .await;
-    b.drain().await;
-    let delivered = Instant::now();
-    let (event, data) = alice_notes.next().await;
-    assert!(
-        delivered.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        delivered.elapsed()
-    );
-    assert_eq!(event, "notification");
-    let n: Value = serde_json::from_str(&data).unwrap();
-    assert_eq!(n["type"], "mention");
-    // Bob's own public reply is local on his node: the first thing on
-    // `public:local` there (alice's post was remote).
-    let frame = local_public.next().await;
-    assert_eq!(frame["payload"]["account"]["acct"], "bob", "{frame}");
-    assert_eq!(n["status"]["in_reply_to_id"], posted["id"]);
-}
-
-/// PostgreSQL only: two processes on one database; what happens through one
-/// reaches a stream opened on the other (LISTEN/NOTIFY).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_cross_processes_on_postgres() {
-    let a = TestNode::spawn(Db::Postgres).await;
-    let domain = a.domain.clone();
-    let b = TestNode::spawn_with(a.db.clone(), |c| c.domain = domain).await;
-    let (alice, alice_token) = a.user_with_token("alice").await;
-    let (_, bob_token) = a.user_with_token("bob").await;
-    follow(&a, &bob_token, alice.account.id).await;
-    let mut alice_on_b = Ws::connect(&b, &format!("access_token={alice_token}&stream=user")).await;
-
-    let posted = post(&a, &alice_token, json!({"status": "like me"})).await;
-    a.drain().await;
-    let frame = alice_on_b.next().await;
-    assert_eq!(frame["event"], "update");
-    assert_eq!(frame["payload"]["id"], posted["id"]);
-
-    // A favourite through process a notifies at once, in a's request.
-    let id = posted["id"].as_str().unwrap();
-    a.api_post(
-        &format!("/api/v1/statuses/{id}/favourite"),
-        &bob_token,
-        json!({}),
-    )
-    .await;
-    let frame = alice_on_b.next().await;
-    assert_eq!(frame["event"], "notification", "{frame}");
-    assert_eq!(frame["payload"]["type"], "favourite");
-    assert_eq!(frame["payload"]["account"]["acct"], "bob");
 }
 
 db_test!(a_client_that_does_not_read_is_cut_off);
