@@ -43,6 +43,8 @@ struct Inner {
     caches: crate::service::cache::Caches,
     /// Deliveries in flight from this process, per host and in all.
     delivery_slots: Arc<crate::queue::slots::DeliverySlots>,
+    /// Streaming API events for this process's open streams.
+    streams: crate::stream::Bus,
 }
 
 impl App {
@@ -93,6 +95,7 @@ impl App {
                 rate_limiter: Default::default(),
                 fetcher,
                 caches: Default::default(),
+                streams: Default::default(),
             }),
         })
     }
@@ -140,6 +143,11 @@ impl App {
     /// Deliveries in flight from this process.
     pub fn delivery_slots(&self) -> &Arc<crate::queue::slots::DeliverySlots> {
         &self.inner.delivery_slots
+    }
+
+    /// The streaming API's event bus of this process.
+    pub fn streams(&self) -> &crate::stream::Bus {
+        &self.inner.streams
     }
 
     /// The client API's rate-limit counters.
@@ -197,6 +205,25 @@ async fn run(
     let worker = workers.then(|| tokio::spawn(crate::queue::work(app.clone(), stopped)));
     let served = match listener {
         Some(listener) => {
+            // On PostgreSQL, streams hear events from every process through
+            // LISTEN; wait (briefly) for it so none raised after start is lost.
+            if let crate::config::DatabaseUrl::Postgres(url) = &app.config().database {
+                tokio::spawn(crate::stream::Bus::listen(app.clone(), url.clone()));
+                if !app
+                    .streams()
+                    .wait_listening(std::time::Duration::from_secs(5))
+                    .await
+                {
+                    tracing::warn!("stream listener not ready; streams may miss events");
+                }
+            }
+            // Open streams never end on their own: close them first, or the
+            // graceful shutdown would wait on them forever.
+            let bus = app.clone();
+            let shutdown = async move {
+                shutdown.await;
+                bus.streams().close();
+            };
             let service = crate::http::service(app.clone());
             let service =
                 axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
@@ -211,6 +238,7 @@ async fn run(
             Ok(())
         }
     };
+    app.streams().close();
     // Let the worker finish the job in hand; unfinished leases come back later.
     let _ = stop_workers.send(true);
     if let Some(worker) = worker {

@@ -22,4 +22,5 @@ pub mod id;
 pub mod queue;
 pub mod service;
 pub mod store;
+pub mod stream;
 pub mod urls;

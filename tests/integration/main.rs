@@ -28,4 +28,5 @@ mod search;
 mod social;
 mod statuses;
 mod storage;
+mod streaming;
 mod three_nodes;

@@ -46,18 +46,19 @@ impl Auth {
 /// The token from `Authorization: Bearer …` or the `access_token` query
 /// parameter.
 pub fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    token_from(&parts.headers, &parts.uri)
+}
+
+/// [`bearer_token`] from a request's headers and URI.
+pub fn token_from(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let (scheme, token) = value.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_owned())
             .filter(|t| !t.is_empty());
     }
-    url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+    url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "access_token")
         .map(|(_, v)| v.into_owned())
         .filter(|t| !t.is_empty())

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod params;
 pub mod rate_limit;
 pub mod signed;
+pub mod streaming;
 pub mod users;
 pub mod well_known;
 
@@ -45,6 +46,7 @@ pub fn router(app: App) -> Router {
         .merge(inbox::routes())
         .merge(oauth::routes())
         .merge(media::routes())
+        .merge(streaming::routes())
         .merge(
             api::routes()
                 .route_layer(axum::middleware::from_fn(api::keep_link_params))

@@ -215,6 +215,7 @@ pub async fn create(app: &App, owner: i64, input: FilterInput) -> Result<Filter,
         });
     }
     app.store().insert_filter(&filter, &keywords).await?;
+    changed(app, owner).await;
     Ok(filter_entity(&filter, &keywords))
 }
 
@@ -277,12 +278,14 @@ pub async fn update(
     if !app.store().update_filter(&filter, &changes).await? {
         return Err(FilterError::NotFound);
     }
+    changed(app, owner).await;
     get(app, owner, id).await
 }
 
 /// Deletes one of the owner's filters.
 pub async fn delete(app: &App, owner: i64, id: i64) -> Result<(), FilterError> {
     if app.store().delete_filter(owner, id).await? {
+        changed(app, owner).await;
         Ok(())
     } else {
         Err(FilterError::NotFound)
@@ -317,6 +320,7 @@ pub async fn add_keyword(
         whole_word: whole_word.unwrap_or(true),
     };
     app.store().insert_filter_keyword(&k).await?;
+    changed(app, owner).await;
     Ok(keyword_entity(&k))
 }
 
@@ -348,6 +352,7 @@ pub async fn update_keyword(
         k.whole_word = w;
     }
     app.store().update_filter_keyword(&k).await?;
+    changed(app, owner).await;
     Ok(keyword_entity(&k))
 }
 
@@ -355,7 +360,13 @@ pub async fn update_keyword(
 pub async fn delete_keyword(app: &App, owner: i64, id: i64) -> Result<(), FilterError> {
     let k = owned_keyword(app, owner, id).await?;
     app.store().delete_filter_keyword(k.id).await?;
+    changed(app, owner).await;
     Ok(())
+}
+
+/// Tells the owner's open `user` streams (`filters_changed`).
+async fn changed(app: &App, owner: i64) {
+    crate::stream::publish(app, crate::stream::Event::FiltersChanged { account: owner }).await;
 }
 
 /// Applies `viewer`'s unexpired filters for `context` to a page of statuses:

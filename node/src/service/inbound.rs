@@ -550,6 +550,7 @@ async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), In
         return Ok(());
     }
     app.store().delete_status(boost.id).await?;
+    crate::stream::deleted(app, &boost).await;
     if let Some(original) = boost.reblog_of_id
         && let Some(o) = app.store().status(original).await?
     {
@@ -575,6 +576,7 @@ async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
         && status.account_id == author.account_id
     {
         app.store().delete_status(status.id).await?;
+        crate::stream::deleted(app, &status).await;
     }
     Ok(())
 }
@@ -612,5 +614,6 @@ async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
             sensitive,
         )
         .await?;
+    crate::stream::publish(app, crate::stream::Event::Edited { id: status.id }).await;
     Ok(())
 }

@@ -165,6 +165,8 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
             &extra,
         )
         .await?;
+    // Home feeds are filled: open streams may show it (each decides per viewer).
+    crate::stream::publish(app, crate::stream::Event::Status { id: status.id }).await;
     // Our own posts also travel to remote followers and mentioned remote
     // accounts: one delivery per inbox (shared where known).
     if status.local && status.reblog_of_id.is_none() {
@@ -209,9 +211,10 @@ pub async fn notify_once(
     }
     // Remove then insert: a retried job leaves exactly one.
     app.store().unnotify(to, from, kind, status_id).await?;
+    let id = app.ids().next();
     app.store()
         .notify(&DbNotification {
-            id: app.ids().next(),
+            id,
             account_id: to,
             from_account_id: from,
             kind: kind.to_owned(),
@@ -219,6 +222,7 @@ pub async fn notify_once(
             created_at: now_ms(),
         })
         .await?;
+    crate::stream::publish(app, crate::stream::Event::Notification { account: to, id }).await;
     Ok(())
 }
 
@@ -237,6 +241,7 @@ async fn own(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError>
 pub async fn delete(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
     let status = own(app, account, id).await?;
     app.store().delete_status(status.id).await?;
+    crate::stream::deleted(app, &status).await;
     federate_change(app, &status, "Delete").await?;
     Ok(status)
 }
@@ -270,6 +275,7 @@ pub async fn edit(
     if let Some(edited) = app.store().status(status.id).await? {
         federate_change(app, &edited, "Update").await?;
     }
+    crate::stream::publish(app, crate::stream::Event::Edited { id: status.id }).await;
     // Those who boosted it hear about the edit, as on Mastodon.
     let page = crate::store::sql::Page {
         limit: 10_000,
@@ -453,6 +459,7 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
         .ok_or_else(status_not_found)?;
     if let Some(boost) = app.store().reblog_by(account, original.id).await? {
         app.store().delete_status(boost.id).await?;
+        crate::stream::deleted(app, &boost).await;
         crate::service::activities::deliver_announce(app, &boost, &original, true).await?;
         app.store()
             .unnotify(original.account_id, account, "reblog", Some(original.id))

@@ -32,6 +32,7 @@ pub mod search;
 pub mod social;
 pub mod sql;
 pub mod statuses;
+pub mod stream;
 
 use std::path::Path;
 use std::time::Duration;

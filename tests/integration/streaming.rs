@@ -1,0 +1,403 @@
+//! The streaming API as apps use it: a WebSocket client (tokio-tungstenite)
+//! and an SSE client (reqwest's byte stream) on real nodes. Events from local
+//! and federated activity, privacy of streams, subscriptions, tokens, and on
+//! PostgreSQL an event crossing from one process to another.
+
+mod across;
+mod clients;
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+
+use self::clients::{PATIENCE, Sse, Ws};
+use crate::db_test;
+use crate::support::{Db, TestNode};
+
+/// A local follow: `follower` follows the account with id `target`.
+pub(crate) async fn follow(node: &TestNode, follower: &str, target: i64) {
+    let (status, rel) = node
+        .api_post(
+            &format!("/api/v1/accounts/{target}/follow"),
+            follower,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rel}");
+}
+
+pub(crate) async fn post(node: &TestNode, token: &str, body: Value) -> Value {
+    let (status, status_json) = node.api_post("/api/v1/statuses", token, body).await;
+    assert_eq!(status, StatusCode::OK, "{status_json}");
+    status_json
+}
+
+db_test!(a_local_post_reaches_followers_user_stream_and_its_deletion_follows);
+async fn a_local_post_reaches_followers_user_stream_and_its_deletion_follows(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}&stream=user")).await;
+    let mut sse = Sse::open(&node, "user", Some(&bob_token)).await.unwrap();
+
+    let posted = post(&node, &alice_token, json!({"status": "hello streams"})).await;
+    node.drain().await;
+
+    let frame = ws.next().await;
+    assert_eq!(frame["stream"], json!(["user"]));
+    assert_eq!(frame["event"], "update");
+    assert_eq!(frame["payload"]["id"], posted["id"]);
+    assert_eq!(frame["payload"]["account"]["acct"], "alice");
+    assert!(
+        frame["payload"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello streams")
+    );
+    let (event, data) = sse.next().await;
+    assert_eq!(event, "update");
+    let entity: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(entity["id"], posted["id"]);
+
+    let id = posted["id"].as_str().unwrap();
+    let (status, _) = node
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&alice_token),
+            Some(json!({"status": "hello edited streams"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = ws.next().await;
+    assert_eq!(frame["event"], "status.update");
+    assert!(
+        frame["payload"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("hello edited streams"),
+        "{frame}"
+    );
+    assert_eq!(sse.next().await.0, "status.update");
+
+    let (status, _) = node
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frame = ws.next().await;
+    assert_eq!(frame["event"], "delete");
+    assert_eq!(frame["payload"], id, "the payload is the bare id");
+    assert_eq!(sse.next().await, ("delete".to_owned(), id.to_owned()));
+}
+
+db_test!(a_followers_only_post_never_reaches_public_streams);
+async fn a_followers_only_post_never_reaches_public_streams(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut public = Ws::connect(&node, &format!("access_token={bob_token}&stream=public")).await;
+    let mut anonymous = Sse::open(&node, "public", None).await.unwrap();
+    // The query form of SSE, as some clients use it.
+    let mut by_query = Sse::open(&node, "?stream=public", None).await.unwrap();
+    let mut home = Sse::open(&node, "user", Some(&bob_token)).await.unwrap();
+
+    let private = post(
+        &node,
+        &alice_token,
+        json!({"status": "for followers #news", "visibility": "private"}),
+    )
+    .await;
+    node.drain().await;
+    let open = post(&node, &alice_token, json!({"status": "for everyone"})).await;
+    node.drain().await;
+
+    // The follower's home stream has both, in order; public streams only the
+    // public one (events are handled in order, so it would have come first).
+    let (_, first) = home.next().await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&first).unwrap()["id"],
+        private["id"]
+    );
+    let frame = public.next().await;
+    assert_eq!(frame["payload"]["id"], open["id"], "{frame}");
+    for sse in [&mut anonymous, &mut by_query] {
+        let (event, data) = sse.next().await;
+        assert_eq!(event, "update");
+        assert_eq!(
+            serde_json::from_str::<Value>(&data).unwrap()["id"],
+            open["id"]
+        );
+    }
+}
+
+db_test!(subscriptions_change_on_one_socket);
+async fn subscriptions_change_on_one_socket(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}")).await;
+    ws.send(json!({"type": "subscribe", "stream": "public:local"}))
+        .await;
+    ws.send(json!({"type": "subscribe", "stream": "hashtag", "tag": "cats"}))
+        .await;
+    ws.sync().await;
+
+    let first = post(&node, &alice_token, json!({"status": "look #cats"})).await;
+    node.drain().await;
+    let a = ws.next().await;
+    let b = ws.next().await;
+    let mut streams = vec![a["stream"].clone(), b["stream"].clone()];
+    streams.sort_by_key(|s| s.to_string());
+    assert_eq!(
+        streams,
+        vec![json!(["hashtag", "cats"]), json!(["public:local"])]
+    );
+    assert_eq!(a["payload"]["id"], first["id"]);
+    assert_eq!(b["payload"]["id"], first["id"]);
+
+    ws.send(json!({"type": "unsubscribe", "stream": "hashtag", "tag": "cats"}))
+        .await;
+    ws.sync().await;
+    let second = post(&node, &alice_token, json!({"status": "more #cats"})).await;
+    node.drain().await;
+    let third = post(&node, &alice_token, json!({"status": "no tag"})).await;
+    node.drain().await;
+    let next = ws.next().await;
+    assert_eq!(next["stream"], json!(["public:local"]));
+    assert_eq!(next["payload"]["id"], second["id"]);
+    let next = ws.next().await;
+    assert_eq!(
+        next["payload"]["id"], third["id"],
+        "no hashtag frame after unsubscribing: {next}"
+    );
+
+    // A stream the token may not open is refused on the socket, which stays.
+    ws.send(json!({"type": "subscribe", "stream": "nonsense"}))
+        .await;
+    let refusal = ws.next().await;
+    assert_eq!(refusal["status"], 400, "{refusal}");
+}
+
+db_test!(bad_tokens_and_missing_scopes_are_refused);
+async fn bad_tokens_and_missing_scopes_are_refused(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (bob, _) = node.user_with_token("bob").await;
+    assert_eq!(
+        Sse::open(&node, "user", Some("not-a-token")).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        Sse::open(&node, "user", None).await.err(),
+        Some(StatusCode::UNAUTHORIZED),
+        "the user stream needs a token"
+    );
+    let url = format!(
+        "{}/api/v1/streaming?access_token=not-a-token&stream=user",
+        node.base.replacen("http", "ws", 1)
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED)
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    let write_only = node.token(&bob, "write").await;
+    assert_eq!(
+        Sse::open(&node, "user", Some(&write_only)).await.err(),
+        Some(StatusCode::FORBIDDEN)
+    );
+    let response = node.get("/api/v1/streaming/health", "*/*").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "OK");
+}
+
+db_test!(the_token_may_come_as_the_websocket_subprotocol);
+async fn the_token_may_come_as_the_websocket_subprotocol(db: Db) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut request = format!(
+        "{}/api/v1/streaming?stream=user",
+        node.base.replacen("http", "ws", 1)
+    )
+    .into_client_request()
+    .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", bob_token.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("handshake");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        bob_token.as_str(),
+        "masto.js needs the protocol echoed"
+    );
+    let mut ws = Ws(socket);
+    let posted = post(&node, &alice_token, json!({"status": "via protocol"})).await;
+    node.drain().await;
+    assert_eq!(ws.next().await["payload"]["id"], posted["id"]);
+}
+
+db_test!(a_client_that_does_not_read_is_cut_off);
+async fn a_client_that_does_not_read_is_cut_off(db: Db) {
+    use starling_node::stream::route::{Stream, Viewer};
+    use starling_node::stream::session::{Ended, pump};
+    use starling_node::stream::{Event, publish};
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let scopes = starling_node::service::oauth::Scopes::parse("read").unwrap();
+    let viewer = Viewer {
+        account: Some(alice.account.id),
+        scopes: Some(scopes),
+    };
+    // A transport that never takes a frame, with room for one.
+    let (out, _unread) = tokio::sync::mpsc::channel(1);
+    let registration = node.app.streams().register(&node.app, viewer.account);
+    let events = node.app.streams().subscribe();
+    let subs = std::sync::Arc::new(std::sync::Mutex::new(vec![Stream::User]));
+    let running = tokio::spawn(pump(
+        node.app.clone(),
+        viewer,
+        subs,
+        registration,
+        events,
+        out,
+    ));
+    for _ in 0..3 {
+        publish(
+            &node.app,
+            Event::FiltersChanged {
+                account: alice.account.id,
+            },
+        )
+        .await;
+    }
+    let ended = timeout(PATIENCE, running)
+        .await
+        .expect("pump ends")
+        .unwrap();
+    assert_eq!(
+        ended,
+        Ended::Slow,
+        "memory stays bounded: the client is dropped"
+    );
+
+    // Filter edits do reach a client that reads.
+    let mut sse = Sse::open(&node, "user", Some(&alice_token)).await.unwrap();
+    let (status, _) = node
+        .api_post(
+            "/api/v2/filters",
+            &alice_token,
+            json!({"title": "spoilers", "context": ["home"], "keywords_attributes": [{"keyword": "ending"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sse.next().await.0, "filters_changed");
+}
+
+db_test!(shutting_down_closes_open_streams);
+async fn shutting_down_closes_open_streams(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, token) = node.user_with_token("alice").await;
+    let mut ws = Ws::connect(&node, &format!("access_token={token}&stream=user")).await;
+    let mut sse = Sse::open(&node, "user", Some(&token)).await.unwrap();
+    // Graceful shutdown waits for open requests: streams must not hold it.
+    timeout(PATIENCE, node.stop())
+        .await
+        .expect("the server stops with streams open");
+    match timeout(PATIENCE, ws.0.next()).await.expect("close in time") {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    let ended = timeout(PATIENCE, async {
+        loop {
+            match sse.body.next().await {
+                Some(Ok(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream ends");
+}
+
+db_test!(followers_of_big_accounts_get_their_posts_live);
+async fn followers_of_big_accounts_get_their_posts_live(db: Db) {
+    // Threshold 0: every account is "big", nothing is fanned out on write.
+    let node = TestNode::spawn_with(crate::support::TestDb::new(db).await, |c| {
+        c.fanout_threshold = 0
+    })
+    .await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let (_, carol_token) = node.user_with_token("carol").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let mut bob = Ws::connect(&node, &format!("access_token={bob_token}&stream=user")).await;
+    let mut carol = Ws::connect(&node, &format!("access_token={carol_token}&stream=user")).await;
+
+    let posted = post(
+        &node,
+        &alice_token,
+        json!({"status": "merged at read time"}),
+    )
+    .await;
+    node.drain().await;
+    assert_eq!(bob.next().await["payload"]["id"], posted["id"]);
+    // Carol follows nobody: alice's post is not on her home stream, so her
+    // own post is the first thing she sees.
+    let own = post(&node, &carol_token, json!({"status": "mine"})).await;
+    node.drain().await;
+    assert_eq!(carol.next().await["payload"]["id"], own["id"]);
+}
+
+db_test!(list_streams_carry_members_posts_to_the_owner_only);
+async fn list_streams_carry_members_posts_to_the_owner_only(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let (_, carol_token) = node.user_with_token("carol").await;
+    follow(&node, &bob_token, alice.account.id).await;
+    let (status, list) = node
+        .api_post("/api/v1/lists", &bob_token, json!({"title": "Friends"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let list_id = list["id"].as_str().unwrap().to_owned();
+    let (status, _) = node
+        .api_post(
+            &format!("/api/v1/lists/{list_id}/accounts"),
+            &bob_token,
+            json!({"account_ids": [alice.account.id.to_string()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Someone else's list cannot be streamed.
+    assert_eq!(
+        Sse::open(&node, &format!("list?list={list_id}"), Some(&carol_token))
+            .await
+            .err(),
+        Some(StatusCode::NOT_FOUND)
+    );
+    let mut ws = Ws::connect(&node, &format!("access_token={bob_token}")).await;
+    ws.send(json!({"type": "subscribe", "stream": "list", "list": list_id}))
+        .await;
+    ws.sync().await;
+    let posted = post(&node, &alice_token, json!({"status": "for my listeners"})).await;
+    node.drain().await;
+    let frame = ws.next().await;
+    assert_eq!(frame["stream"], json!(["list", list_id]));
+    assert_eq!(frame["payload"]["id"], posted["id"]);
+}
