@@ -401,3 +401,43 @@ async fn list_streams_carry_members_posts_to_the_owner_only(db: Db) {
     assert_eq!(frame["stream"], json!(["list", list_id]));
     assert_eq!(frame["payload"]["id"], posted["id"]);
 }
+
+db_test!(a_direct_message_reaches_only_its_recipients_direct_streams);
+async fn a_direct_message_reaches_only_its_recipients_direct_streams(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, alice_token) = node.user_with_token("alice").await;
+    let (_, bob_token) = node.user_with_token("bob").await;
+    let (_, carol_token) = node.user_with_token("carol").await;
+    let (_, dave_token) = node.user_with_token("dave").await;
+    let mut bob = Ws::connect(&node, &format!("access_token={bob_token}&stream=direct")).await;
+    let mut carol = Sse::open(&node, "direct", Some(&carol_token))
+        .await
+        .unwrap();
+
+    let secret = post(
+        &node,
+        &alice_token,
+        json!({"status": "@bob just for you", "visibility": "direct"}),
+    )
+    .await;
+    node.drain().await;
+    // A marker for carol: events come in order, so a leaked message to bob
+    // would reach her before this one.
+    let hello = post(
+        &node,
+        &dave_token,
+        json!({"status": "@carol hello", "visibility": "direct"}),
+    )
+    .await;
+    node.drain().await;
+
+    let frame = bob.next().await;
+    assert_eq!(frame["event"], "conversation", "{frame}");
+    assert_eq!(frame["payload"]["last_status"]["id"], secret["id"]);
+    assert_eq!(frame["payload"]["unread"], true);
+    assert_eq!(frame["payload"]["accounts"][0]["username"], "alice");
+    let (event, data) = carol.next().await;
+    assert_eq!(event, "conversation");
+    let data: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["last_status"]["id"], hello["id"], "{data}");
+}

@@ -66,7 +66,7 @@ pub async fn record(app: &App, status: &DbStatus) -> Result<(), Internal> {
             unread: !author,
         };
         let row = app.store().add_to_conversation(&update).await?;
-        notify_conversation(app, account, row);
+        notify_conversation(app, account, row, status.id).await;
     }
     Ok(())
 }
@@ -104,11 +104,19 @@ async fn thread_of(app: &App, status: &DbStatus) -> Result<i64, Internal> {
         .await?)
 }
 
-/// Where a conversation changed for `account_id` (a new message in the row
-/// `conversation_id`): the streaming API's `conversation` event hooks in
-/// here. Render the event with [`entity`].
-pub fn notify_conversation(_app: &App, _account_id: i64, _conversation_id: i64) {
-    // stream: conversation
+/// A conversation changed for `account_id` (message `status_id` arrived in
+/// its row `conversation_id`): the `conversation` event on their `direct`
+/// stream, rendered with [`entity`].
+async fn notify_conversation(app: &App, account_id: i64, conversation_id: i64, status_id: i64) {
+    crate::stream::publish(
+        app,
+        crate::stream::Event::Conversation {
+            account: account_id,
+            conversation: conversation_id,
+            status: status_id,
+        },
+    )
+    .await;
 }
 
 /// The Conversation entity of one of `viewer`'s conversations (by the id

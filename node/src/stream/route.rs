@@ -7,7 +7,7 @@
 //! then `service::visibility`, hidden authors and filters run as in
 //! `http/api/v1/timelines.rs`.
 
-use starling_protocol::mastodon::{Conversation, Status};
+use starling_protocol::mastodon::Status;
 
 use super::{Event, Heard};
 use crate::app::App;
@@ -284,7 +284,11 @@ pub async fn render(
             status,
         } => {
             if viewer.account == Some(*account) && subs.contains(&Stream::Direct) {
-                let entity = conversation_entity(app, *account, *conversation, *status).await?;
+                // The status only wakes the stream; the entity is the
+                // conversation as the REST API shows it now.
+                let _ = status;
+                let entity =
+                    crate::service::conversations::entity(app, *account, *conversation).await?;
                 if let Some(entity) = entity {
                     frames.push(Frame {
                         stream: Stream::Direct.names(),
@@ -313,14 +317,9 @@ async fn status_on(
     let (rows, context): (Vec<DbStatus>, &str) = match stream {
         Stream::User => {
             let Some(me) = viewer else { return Ok(None) };
-            let ctx = store
-                .viewer_context(me, Some(app.config().fanout_threshold))
-                .await?;
-            let rows =
-                crate::service::statuses::home_timeline(app, me, &ctx.big_followed, around(id))
-                    .await?;
+            let home = crate::service::statuses::home_timeline(app, me, around(id)).await?;
             (
-                without_hidden_authors(app, &ctx.hidden, rows).await?,
+                without_hidden_authors(app, &home.context.hidden, home.statuses).await?,
                 "home",
             )
         }
@@ -391,37 +390,6 @@ async fn deletion_reaches(
         }
         Stream::UserNotification | Stream::Direct => Ok(false),
     }
-}
-
-/// The Conversation entity for `account`: the participants other than them
-/// and the newest status, as `account` sees it. Unread unless they wrote it.
-async fn conversation_entity(
-    app: &App,
-    account: i64,
-    conversation: i64,
-    status: i64,
-) -> Result<Option<Conversation>, Internal> {
-    let Some(row) = crate::service::visibility::visible_one(app, Some(account), status).await?
-    else {
-        return Ok(None);
-    };
-    let mut others: Vec<i64> = app
-        .store()
-        .mentions_of(&[row.id])
-        .await?
-        .remove(&row.id)
-        .unwrap_or_default();
-    others.push(row.account_id);
-    others.retain(|a| *a != account);
-    others.sort_unstable();
-    others.dedup();
-    let presenter = Presenter::new(app, Some(account));
-    Ok(Some(Conversation {
-        id: conversation.to_string(),
-        unread: row.account_id != account,
-        accounts: presenter.account_list(&others).await?,
-        last_status: presenter.status(&row).await?,
-    }))
 }
 
 #[cfg(test)]
