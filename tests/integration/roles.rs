@@ -1,6 +1,7 @@
 //! `starling serve --role web|worker` on one PostgreSQL database: the web
 //! process takes a post and only enqueues its fan-out; the separate worker
-//! process is what puts it in followers' home timelines.
+//! process is what puts it in followers' home timelines, and its streaming
+//! event reaches a client of the web process.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use starling_node::store::Store;
 
 use crate::process::{Server, WorkDir, starling};
+use crate::streaming::clients::Ws;
 use crate::support::{Db, TestDb, TestNode};
 
 /// `method path` on a server started from the binary, with a bearer token.
@@ -72,6 +74,14 @@ async fn a_web_process_enqueues_and_a_worker_process_fans_out() {
         cmd
     };
     let web = Server::start_with(process(), &["--role", "web"]);
+    // Bob watches his home stream on the web process; the event will be
+    // raised by the worker process and cross over LISTEN/NOTIFY.
+    let mut stream = Ws::connect_to(
+        &format!("http://127.0.0.1:{}", web.port),
+        &format!("access_token={bob_token}&stream=user"),
+    )
+    .await;
+    stream.sync().await;
     let (status, post) = call(
         web.port,
         reqwest::Method::POST,
@@ -115,6 +125,9 @@ async fn a_web_process_enqueues_and_a_worker_process_fans_out() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     store.close().await;
+    let frame = stream.next().await;
+    assert_eq!(frame["event"], "update", "{frame}");
+    assert_eq!(frame["payload"]["id"], post["id"], "{frame}");
 
     // Both stop cleanly on SIGTERM.
     assert!(worker.terminate().success());

@@ -4,7 +4,7 @@
 //! PostgreSQL an event crossing from one process to another.
 
 mod across;
-mod clients;
+pub(crate) mod clients;
 
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};

@@ -23,9 +23,14 @@ pub struct Ws(pub Socket);
 impl Ws {
     /// Connects with `query` (e.g. `access_token=…&stream=user`).
     pub async fn connect(node: &TestNode, query: &str) -> Ws {
+        Self::connect_to(&node.base, query).await
+    }
+
+    /// Connects to the server at `base` (`http://host:port`).
+    pub async fn connect_to(base: &str, query: &str) -> Ws {
         let url = format!(
             "{}/api/v1/streaming?{query}",
-            node.base.replacen("http", "ws", 1)
+            base.replacen("http", "ws", 1)
         );
         let (socket, response) = tokio_tungstenite::connect_async(url)
             .await
