@@ -542,6 +542,10 @@ async fn breakdown(app: &App, viewer: i64) {
     println!("home request breakdown (ms per call):");
     time!("home_timeline", store.home_timeline(viewer, page));
     time!(
+        "home_page (what home runs)",
+        store.home_page(viewer, app.config().fanout_threshold, page)
+    );
+    time!(
         "viewer_context",
         store.viewer_context(viewer, Some(app.config().fanout_threshold))
     );
