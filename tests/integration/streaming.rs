@@ -186,6 +186,16 @@ async fn subscriptions_change_on_one_socket(db: Db) {
         .await;
     let refusal = ws.next().await;
     assert_eq!(refusal["status"], 400, "{refusal}");
+
+    // A client's Close is answered with a Close (a clean 1000, not 1006).
+    ws.0.close(None).await.expect("send close");
+    let reply = timeout(clients::PATIENCE, ws.0.next())
+        .await
+        .expect("a reply");
+    assert!(
+        matches!(reply, Some(Ok(Message::Close(_)))),
+        "the server answered the close handshake: {reply:?}"
+    );
 }
 
 db_test!(bad_tokens_and_missing_scopes_are_refused);

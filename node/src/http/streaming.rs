@@ -236,7 +236,13 @@ async fn serve_socket(
                             .into(),
                     ),
                 },
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                // The client closes: answer its Close (RFC 6455 §5.5.1)
+                // before going, or it sees an abnormal closure (1006).
+                Some(Ok(Message::Close(_))) => {
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
             },
         };
