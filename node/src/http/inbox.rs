@@ -64,6 +64,12 @@ fn unauthorized(reason: impl std::fmt::Display) -> Response {
 async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
     let key = match super::signed::verify(app, "POST", uri, headers, body).await {
         Ok(key) => key,
+        // Our own failure (the database) is not the sender's: a 500 makes
+        // it retry, where a 401 would make it drop the activity for good.
+        Err(super::signed::Refused::Key(crate::service::remote::KeyError::Internal(e))) => {
+            tracing::error!(error = %crate::error::chain(&e), "inbox could not look up a key");
+            return ApiError::Internal(e).into_response();
+        }
         Err(e) => return unauthorized(e),
     };
 
