@@ -15,20 +15,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sleep, startStarling } from './starling-server.mjs';
 import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from 'masto';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const BIN = process.env.STARLING_BIN || join(REPO_ROOT, 'target', 'debug', 'starling');
 const SCOPES = 'read write follow push';
 const OOB = 'urn:ietf:wg:oauth:2.0:oob';
-const STARTUP_TIMEOUT_MS = 30_000;
 const STREAM_TIMEOUT_MS = 10_000;
 // masto connects lazily and Mastodon's protocol does not acknowledge a subscribe frame:
 // wait until masto has sent it, then give the server a moment to read it.
@@ -36,19 +27,6 @@ const SUBSCRIBE_SETTLE_MS = 200;
 
 const ALICE = { name: 'grace', email: 'grace@example.test', password: 'grace-correct-horse-battery' };
 const BOB = { name: 'heidi', email: 'heidi@example.test', password: 'heidi-correct-horse-battery' };
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 /** Collects the events of a masto subscription; `waitFor` resolves with the first match. */
 function record(subscription) {
@@ -88,52 +66,18 @@ function record(subscription) {
 }
 
 describe('masto.js streaming against starling serve', { concurrency: false }, () => {
-  let server;
-  let workdir;
-  let logFile;
+  let node;
   let base;
   let port;
   const st = {};
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-
   before(async () => {
-    assert.ok(existsSync(BIN), `starling binary not found at ${BIN}; build it or set STARLING_BIN`);
     assert.ok(typeof WebSocket === 'function', `masto needs a global WebSocket (Node 22+), running ${process.version}`);
-    workdir = mkdtempSync(join(tmpdir(), 'starling-masto-'));
-    logFile = join(workdir, 'serve.log');
-    port = await freePort();
-    base = `http://localhost:${port}`;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STARLING_')));
-    Object.assign(env, {
-      STARLING_BIND: `127.0.0.1:${port}`,
-      STARLING_DOMAIN: `localhost:${port}`,
-      STARLING_DATABASE_URL: `sqlite://${workdir}/starling.db`,
-    });
-    const fd = openSync(logFile, 'w');
-    server = spawn(BIN, ['serve'], { cwd: workdir, env, stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    server.exited = new Promise((res) => server.on('exit', (code, signal) => res({ code, signal })));
-    const ready = `serving http://localhost:${port} on http://127.0.0.1:${port}`;
-    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    while (!log().includes(ready)) {
-      if (server.exitCode !== null) assert.fail(`starling serve exited with ${server.exitCode}:\n${log()}`);
-      if (Date.now() > deadline) assert.fail(`starling serve not ready after ${STARTUP_TIMEOUT_MS} ms:\n${log()}`);
-      await sleep(50);
-    }
-    for (const u of [ALICE, BOB]) {
-      execFileSync(BIN, ['admin', 'create-user', u.name, '--email', u.email, '--password', u.password], {
-        cwd: workdir, env, stdio: 'pipe', timeout: 60_000,
-      });
-    }
+    node = await startStarling('starling-masto-', [ALICE, BOB]);
+    ({ base, port } = node);
   });
 
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGKILL');
-      await server.exited;
-    }
-    if (workdir && process.env.KEEP_WORKDIR) console.log(`# kept ${workdir}`);
-    else if (workdir) rmSync(workdir, { recursive: true, force: true });
+    await node?.stop();
   });
 
   test('log in with masto (apps.create, password grant) and follow', async () => {

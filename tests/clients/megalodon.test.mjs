@@ -14,42 +14,21 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sleep, startStarling } from './starling-server.mjs';
 import megalodon, { detector } from 'megalodon';
 
 // megalodon is CommonJS: its `exports.default` is the generator.
 const generator = megalodon.default ?? megalodon;
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const BIN = process.env.STARLING_BIN || join(REPO_ROOT, 'target', 'debug', 'starling');
 const SCOPES = ['read', 'write', 'follow', 'push'];
 const REDIRECT = 'http://localhost/callback';
-const STARTUP_TIMEOUT_MS = 30_000;
 const FANOUT_TIMEOUT_MS = 5_000;
 
 const ALICE = { name: 'carol', email: 'carol@example.test', password: 'carol-correct-horse-battery' };
 const BOB = { name: 'dave', email: 'dave@example.test', password: 'dave-correct-horse-battery' };
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // A timer that does not keep the process alive once everything else is done.
 const deadlineAfter = (ms, value) => new Promise((r) => setTimeout(() => r(value), ms).unref());
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 async function eventually(probe, what, timeoutMs = FANOUT_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
@@ -110,53 +89,21 @@ async function approveInBrowser(authUrl, login, password) {
 }
 
 describe('megalodon against starling serve', { concurrency: false }, () => {
+  let node;
   let server;
-  let workdir;
-  let logFile;
   let base;
   let port;
+  let log;
   let app;
   const st = {}; // state shared by the steps, in order
 
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-
   before(async () => {
-    assert.ok(existsSync(BIN), `starling binary not found at ${BIN}; build it or set STARLING_BIN`);
-    workdir = mkdtempSync(join(tmpdir(), 'starling-megalodon-'));
-    logFile = join(workdir, 'serve.log');
-    port = await freePort();
-    base = `http://localhost:${port}`;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STARLING_')));
-    Object.assign(env, {
-      STARLING_BIND: `127.0.0.1:${port}`,
-      STARLING_DOMAIN: `localhost:${port}`,
-      STARLING_DATABASE_URL: `sqlite://${workdir}/starling.db`,
-    });
-    const fd = openSync(logFile, 'w');
-    server = spawn(BIN, ['serve'], { cwd: workdir, env, stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    server.exited = new Promise((res) => server.on('exit', (code, signal) => res({ code, signal })));
-    const ready = `serving http://localhost:${port} on http://127.0.0.1:${port}`;
-    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    while (!log().includes(ready)) {
-      if (server.exitCode !== null) assert.fail(`starling serve exited with ${server.exitCode}:\n${log()}`);
-      if (Date.now() > deadline) assert.fail(`starling serve not ready after ${STARTUP_TIMEOUT_MS} ms:\n${log()}`);
-      await sleep(50);
-    }
-    for (const u of [ALICE, BOB]) {
-      execFileSync(BIN, ['admin', 'create-user', u.name, '--email', u.email, '--password', u.password], {
-        cwd: workdir, env, stdio: 'pipe', timeout: 60_000,
-      });
-    }
+    node = await startStarling('starling-megalodon-', [ALICE, BOB]);
+    ({ base, port, server, log } = node);
   });
 
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGKILL');
-      await server.exited;
-    }
-    if (workdir && process.env.KEEP_WORKDIR) console.log(`# kept ${workdir}`);
-    else if (workdir) rmSync(workdir, { recursive: true, force: true });
+    await node?.stop();
   });
 
   test('detector() recognises the server as Mastodon-compatible (nodeinfo)', async () => {
