@@ -550,7 +550,9 @@ async fn breakdown(app: &App, viewer: i64) {
         store.viewer_context(viewer, Some(app.config().fanout_threshold))
     );
     let versions: Vec<(i64, i64)> = rows.iter().map(|s| (s.id, s.version)).collect();
-    time!("status_facts", store.status_facts(Some(viewer), &versions));
+    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    time!("status_facts", store.status_facts(&versions));
+    time!("viewer_flags", store.viewer_flags(viewer, &ids));
     time!("accounts (cache misses)", store.accounts(&authors));
     let presenter = starling_node::service::present::Presenter::new(app, Some(viewer));
     time!("Presenter::statuses (all)", presenter.statuses(&rows));

@@ -284,21 +284,28 @@ impl<'a> Presenter<'a> {
         all.extend(originals.iter());
 
         let versions: Vec<(i64, i64)> = all.iter().map(|s| (s.id, s.version)).collect();
-        let mut facts = store.status_facts(None, &versions).await?;
+        let facts = store.status_facts(&versions).await?;
+        let (mentions, tags) = (&facts.mentions, &facts.tags);
+        // The viewer's flags: those already read, and the rest looked up.
+        let mut viewer_flags = HashMap::new();
         if let Some(viewer) = self.viewer {
-            let (known, covered) = self.known_flags.clone().unwrap_or_default();
+            let covered = match &self.known_flags {
+                Some((known, covered)) => {
+                    viewer_flags.clone_from(known);
+                    Some(covered)
+                }
+                None => None,
+            };
             let rest: Vec<i64> = all
                 .iter()
                 .map(|s| s.id)
-                .filter(|id| !covered.contains(id))
+                .filter(|id| !covered.is_some_and(|c| c.contains(id)))
                 .collect();
-            facts.flags = known;
             if !rest.is_empty() {
-                facts.flags.extend(store.viewer_flags(viewer, &rest).await?);
+                viewer_flags.extend(store.viewer_flags(viewer, &rest).await?);
             }
         }
-        let (mentions, tags) = (&facts.mentions, &facts.tags);
-        let flags = self.viewer.map(|_| &facts.flags);
+        let flags = self.viewer.map(|_| &viewer_flags);
         // Authors must be current (counts, profile); for mentions only the
         // immutable username and domain are shown, so any cached copy will do.
         let mut wanted: HashMap<i64, Option<i64>> = HashMap::new();

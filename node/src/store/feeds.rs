@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::social::ViewerContext;
+use super::social::{ViewerContext, big_followed_sql, hidden_accounts_sql};
 use super::sql::{Page, Sql};
 use super::statuses::{COLUMNS, DbStatus, HEADS, ViewerFlags, head_of, push_visibilities};
 use super::{Store, StoreError, now_ms};
@@ -262,10 +262,6 @@ impl Store {
         };
         let mut sql = Sql::new("");
         let v = sql.arg(viewer);
-        // The threshold is written as a literal (a number from the config,
-        // the same for every request): with a parameter, PostgreSQL's
-        // generic plan cannot know the range is tiny and scans accounts.
-        let t = big_threshold;
         // The page first (a materialised CTE); then, once each, the
         // viewer's favourites, boosts, bookmarks and pins within the page's
         // id range and the viewer's context, as lists the caller splits.
@@ -291,17 +287,16 @@ impl Store {
               WHERE b.account_id = {v} AND {bm}) AS bookmarked, \
              (SELECT {agg}(pn.status_id{cast}, ',') FROM status_pins pn \
               WHERE pn.account_id = {v} AND {pin}) AS pinned, \
-             (SELECT {agg}(u.x{cast}, ',') FROM (SELECT target_account_id AS x FROM blocks WHERE account_id = {v} \
-              UNION SELECT account_id FROM blocks WHERE target_account_id = {v} \
-              UNION SELECT target_account_id FROM mutes WHERE account_id = {v}) u) AS hidden, \
-             (SELECT {agg}(a.id{cast}, ',') FROM accounts a WHERE a.followers_count > {t} AND EXISTS \
-              (SELECT 1 FROM follows fb WHERE fb.account_id = {v} AND fb.target_account_id = a.id)) AS big, \
+             (SELECT {agg}(u.x{cast}, ',') FROM ({hidden}) u) AS hidden, \
+             (SELECT {agg}(b.id{cast}, ',') FROM ({big}) b) AS big, \
              (SELECT count(*) FROM filters fl WHERE fl.account_id = {v}) AS filters \
              FROM page p ORDER BY p.id {order}",
             fav = range("f.status_id"),
             reb = range("r.reblog_of_id"),
             bm = range("b.status_id"),
             pin = range("pn.status_id"),
+            hidden = hidden_accounts_sql(&v),
+            big = big_followed_sql(&v, big_threshold),
         ));
         let rows = sql.query().fetch_all(&self.read).await?;
         let Some(first) = rows.first() else {

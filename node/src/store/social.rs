@@ -61,6 +61,28 @@ pub struct RelationSets {
     pub hiding_reblogs: HashSet<i64>,
 }
 
+/// The accounts hidden from viewer `v` (a placeholder or literal) in
+/// timelines, as one column `x`: those blocked either way and those muted.
+pub(crate) fn hidden_accounts_sql(v: &str) -> String {
+    format!(
+        "SELECT target_account_id AS x FROM blocks WHERE account_id = {v} \
+         UNION SELECT account_id FROM blocks WHERE target_account_id = {v} \
+         UNION SELECT target_account_id FROM mutes WHERE account_id = {v}"
+    )
+}
+
+/// The accounts viewer `v` follows that have more than `threshold`
+/// followers (merged into home at read time), as one column `id`. The
+/// threshold is a literal, not a parameter: it is the same for every
+/// request, and with a parameter PostgreSQL's generic plan cannot know the
+/// range is tiny and scans accounts.
+pub(crate) fn big_followed_sql(v: &str, threshold: i64) -> String {
+    format!(
+        "SELECT a.id FROM accounts a WHERE a.followers_count > {threshold} AND EXISTS \
+         (SELECT 1 FROM follows fb WHERE fb.account_id = {v} AND fb.target_account_id = a.id)"
+    )
+}
+
 /// See [`Store::viewer_context`].
 #[derive(Debug, Default, Clone)]
 pub struct ViewerContext {
@@ -314,17 +336,14 @@ impl Store {
         viewer: i64,
         big_threshold: Option<i64>,
     ) -> Result<ViewerContext, StoreError> {
-        let mut sql = String::from(
-            "SELECT 0, target_account_id FROM blocks WHERE account_id = $1 \
-             UNION ALL SELECT 0, account_id FROM blocks WHERE target_account_id = $1 \
-             UNION ALL SELECT 0, target_account_id FROM mutes WHERE account_id = $1 \
-             UNION ALL SELECT 2, id FROM filters WHERE account_id = $1",
+        let mut sql = format!(
+            "SELECT 0, x FROM ({}) h UNION ALL SELECT 2, id FROM filters WHERE account_id = $1",
+            hidden_accounts_sql("$1")
         );
         if let Some(threshold) = big_threshold {
-            // A literal, not a parameter: see `Store::home_page`.
             sql.push_str(&format!(
-                " UNION ALL SELECT 1, a.id FROM accounts a WHERE a.followers_count > {threshold} AND \
-                 EXISTS (SELECT 1 FROM follows f WHERE f.account_id = $1 AND f.target_account_id = a.id)"
+                " UNION ALL SELECT 1, id FROM ({}) b",
+                big_followed_sql("$1", threshold)
             ));
         }
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer);

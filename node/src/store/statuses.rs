@@ -151,15 +151,13 @@ type Extras = (HashMap<i64, Vec<i64>>, HashMap<i64, Vec<String>>);
 /// Cached mentions and tags of one status: `(version, mentions, tags)`.
 pub(crate) type CachedExtras = Arc<(i64, Vec<i64>, Vec<String>)>;
 
-/// Mentions, tags and viewer flags of a page of statuses, by status id.
+/// Mentions and tags of a page of statuses, by status id.
 #[derive(Debug, Default)]
 pub struct StatusFacts {
     /// Mentioned account ids.
     pub mentions: HashMap<i64, Vec<i64>>,
     /// Tag names as written.
     pub tags: HashMap<i64, Vec<String>>,
-    /// What the viewer has done (empty without a viewer).
-    pub flags: HashMap<i64, ViewerFlags>,
 }
 
 impl Store {
@@ -552,15 +550,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Mentions, tags and (with a viewer) the viewer's flags of a page of
-    /// statuses given as `(id, version)`. Mentions and tags only change with
-    /// the row (an edit bumps its version), so they come from a per-process
-    /// cache checked against the version; only misses are read.
-    pub async fn status_facts(
-        &self,
-        viewer: Option<i64>,
-        statuses: &[(i64, i64)],
-    ) -> Result<StatusFacts, StoreError> {
+    /// Mentions and tags of a page of statuses given as `(id, version)`.
+    /// They only change with the row (an edit bumps its version), so they
+    /// come from a per-process cache checked against the version; only
+    /// misses are read. (The viewer's flags are [`Store::viewer_flags`].)
+    pub async fn status_facts(&self, statuses: &[(i64, i64)]) -> Result<StatusFacts, StoreError> {
         let mut out = StatusFacts::default();
         if statuses.is_empty() {
             return Ok(out);
@@ -595,10 +589,6 @@ impl Store {
                     out.tags.insert(id, t);
                 }
             }
-        }
-        if let Some(viewer) = viewer {
-            let ids: Vec<i64> = statuses.iter().map(|(id, _)| *id).collect();
-            out.flags = self.viewer_flags(viewer, &ids).await?;
         }
         Ok(out)
     }
