@@ -4,6 +4,7 @@
 //! PostgreSQL an event crossing from one process to another.
 
 mod across;
+mod boosts;
 pub(crate) mod clients;
 
 use futures_util::StreamExt;

@@ -549,8 +549,7 @@ async fn unannounced(app: &App, actor: &str, announce_id: &str) -> Result<(), In
     if boost.account_id != booster.account_id {
         return Ok(());
     }
-    app.store().delete_status(boost.id).await?;
-    crate::stream::deleted(app, &boost).await;
+    crate::service::statuses::remove(app, &boost).await?;
     if let Some(original) = boost.reblog_of_id
         && let Some(o) = app.store().status(original).await?
     {
@@ -575,8 +574,7 @@ async fn deleted(app: &App, actor: &str, object: &str) -> Result<(), Internal> {
     if let Some(status) = app.store().status_by_uri(object).await?
         && status.account_id == author.account_id
     {
-        app.store().delete_status(status.id).await?;
-        crate::stream::deleted(app, &status).await;
+        crate::service::statuses::remove(app, &status).await?;
     }
     Ok(())
 }

@@ -240,10 +240,25 @@ async fn own(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError>
 /// Deletes the caller's status; returns it as it was.
 pub async fn delete(app: &App, account: i64, id: i64) -> Result<DbStatus, ServiceError> {
     let status = own(app, account, id).await?;
-    app.store().delete_status(status.id).await?;
-    crate::stream::deleted(app, &status).await;
+    remove(app, &status).await?;
     federate_change(app, &status, "Delete").await?;
     Ok(status)
+}
+
+/// Deletes a status (local or remote) with the boosts of it, and tells open
+/// streams to drop each of them: a boost shows on timelines under its own id.
+pub async fn remove(app: &App, status: &DbStatus) -> Result<(), Internal> {
+    let boosts = app.store().delete_status(status.id).await?;
+    crate::stream::deleted(app, status).await;
+    for boost in boosts {
+        let event = crate::stream::Event::Deleted {
+            id: boost.id,
+            author: boost.account_id,
+            visibility: boost.visibility,
+        };
+        crate::stream::publish(app, event).await;
+    }
+    Ok(())
 }
 
 /// Edits the caller's status (text, content warning, sensitivity).
@@ -458,8 +473,7 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
         .await?
         .ok_or_else(status_not_found)?;
     if let Some(boost) = app.store().reblog_by(account, original.id).await? {
-        app.store().delete_status(boost.id).await?;
-        crate::stream::deleted(app, &boost).await;
+        remove(app, &boost).await?;
         crate::service::activities::deliver_announce(app, &boost, &original, true).await?;
         app.store()
             .unnotify(original.account_id, account, "reblog", Some(original.id))

@@ -10,6 +10,17 @@ use sqlx::any::AnyRow;
 use super::sql::{Page, Sql};
 use super::{Store, StoreError, flag, now_ms};
 
+/// A boost deleted along with the status it boosted.
+#[derive(Debug, Clone)]
+pub struct DeletedBoost {
+    /// The boost's id (what timelines and streams showed).
+    pub id: i64,
+    /// Who boosted.
+    pub account_id: i64,
+    /// The boost's visibility.
+    pub visibility: String,
+}
+
 /// A status row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbStatus {
@@ -312,13 +323,14 @@ impl Store {
     }
 
     /// Soft-deletes a status and the boosts of it, and drops them from feeds.
-    pub async fn delete_status(&self, id: i64) -> Result<(), StoreError> {
+    /// Returns the boosts it deleted with it, so streams can drop them too.
+    pub async fn delete_status(&self, id: i64) -> Result<Vec<DeletedBoost>, StoreError> {
         let mut tx = self.write.begin().await?;
         let now = now_ms();
         // Whose counters change: authors of the status and of its boosts, its
         // parent's replies, and (for a boost) the original's boosts.
         let affected = sqlx::query(
-            "SELECT account_id, in_reply_to_id, reblog_of_id FROM statuses \
+            "SELECT account_id, in_reply_to_id, reblog_of_id, id, visibility FROM statuses \
              WHERE (id = $1 OR reblog_of_id = $1) AND deleted_at IS NULL",
         )
         .bind(id)
@@ -344,8 +356,16 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let mut boosts = Vec::new();
         for row in &affected {
             let author: i64 = row.try_get(0)?;
+            if row.try_get::<Option<i64>, _>(2)? == Some(id) {
+                boosts.push(DeletedBoost {
+                    id: row.try_get(3)?,
+                    account_id: author,
+                    visibility: row.try_get(4)?,
+                });
+            }
             sqlx::query(
                 "UPDATE accounts SET statuses_count = (SELECT count(*) FROM statuses \
                  WHERE account_id = $1 AND deleted_at IS NULL) WHERE id = $1",
@@ -373,7 +393,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(boosts)
     }
 
     /// Replaces a status's text, keeping the previous version in its history.
