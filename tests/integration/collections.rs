@@ -6,40 +6,18 @@
 
 use std::time::SystemTime;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use starling_federation::keys::parse_private_pem;
-use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
+use starling_federation::signatures::{http_date, sign_request};
 use starling_node::store::accounts::DbUser;
 use starling_node::store::remote::RemoteActor;
 use starling_node::store::social::Relation;
 
 use crate::db_test;
+use crate::peers::{key_of, lookup_id, post_signed, settle};
 use crate::support::{AS_JSON, Db, TestNode};
 
 const LD_JSON: &str = "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
-
-/// Runs both nodes' queues until neither has work (deliveries cross over).
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
-
-/// The signing key pair and key id of a local user of `node`.
-async fn key_of(node: &TestNode, user: &DbUser) -> (aws_lc_rs::rsa::KeyPair, String) {
-    let keys = node
-        .app
-        .store()
-        .account_keys(user.account.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
-    let key_id = format!("{}/users/{}#main-key", node.base, user.account.username);
-    (pair, key_id)
-}
 
 /// `GET url` on `to`, signed by `user` of `from` (authorized fetch) for the
 /// host `signed_host` (normally `to`'s).
@@ -76,44 +54,6 @@ async fn signed_get(
 async fn get_as(node: &TestNode, url: &str, accept: &str) -> (StatusCode, Value) {
     let path = url.strip_prefix(&node.base).expect("a URL on the node");
     node.get_json(path, accept).await
-}
-
-/// `POST body` to `to`'s shared inbox, signed by `user` of `from`.
-async fn signed_post(from: &TestNode, user: &DbUser, to: &TestNode, body: &Value) -> StatusCode {
-    let (pair, key_id) = key_of(from, user).await;
-    let body = body.to_string();
-    let headers = vec![
-        ("host".to_owned(), to.domain.clone()),
-        ("date".to_owned(), http_date(SystemTime::now())),
-        ("digest".to_owned(), sha256_digest_header(body.as_bytes())),
-        ("content-type".to_owned(), AS_JSON.to_owned()),
-    ];
-    let signature = sign_request("POST", "/inbox", &headers, &key_id, &pair).unwrap();
-    to.http
-        .post(format!("{}/inbox", to.base))
-        .header("date", &headers[1].1)
-        .header("digest", &headers[2].1)
-        .header("content-type", AS_JSON)
-        .header("signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-/// Looks `acct` up on `node` (resolving it remotely); returns its id there.
-async fn lookup(node: &TestNode, acct: &str) -> String {
-    let (status, account) = node
-        .api(
-            Method::GET,
-            &format!("/api/v1/accounts/lookup?acct={acct}"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{account}");
-    account["id"].as_str().unwrap().to_owned()
 }
 
 db_test!(notes_are_served_at_their_ids_with_everything_a_server_needs);
@@ -242,15 +182,15 @@ async fn restricted_notes_need_a_signed_fetch_by_someone_allowed(db: Db) {
     let (_, bob) = b.user_with_token("bob").await;
 
     // Alice follows bob; bob's server knows dave (for a mention).
-    let remote_bob = lookup(&a, &format!("bob@{}", b.domain)).await;
+    let remote_bob = lookup_id(&a, None, &format!("bob@{}", b.domain)).await;
     a.api_post(
         &format!("/api/v1/accounts/{remote_bob}/follow"),
         &alice,
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
-    let dave_on_b = lookup(&b, &format!("dave@{}", a.domain)).await;
+    settle(&[&a, &b]).await;
+    let dave_on_b = lookup_id(&b, None, &format!("dave@{}", a.domain)).await;
 
     let (_, private) = b
         .api_post(
@@ -322,7 +262,7 @@ async fn restricted_notes_need_a_signed_fetch_by_someone_allowed(db: Db) {
     let public_uri = public["uri"].as_str().unwrap();
     let (code, _) = signed_get(&a, &carol_user, &b, public_uri, &b.domain).await;
     assert_eq!(code, StatusCode::OK);
-    let carol_on_b = lookup(&b, &format!("carol@{}", a.domain)).await;
+    let carol_on_b = lookup_id(&b, None, &format!("carol@{}", a.domain)).await;
     b.api_post(
         &format!("/api/v1/accounts/{carol_on_b}/block"),
         &bob,
@@ -341,18 +281,18 @@ async fn boosts_are_announced_at_ids_that_resolve(db: Db) {
     let b = TestNode::spawn(db).await;
     let (_, alice) = a.user_with_token("alice").await;
     let (_, bob) = b.user_with_token("bob").await;
-    let remote_bob = lookup(&a, &format!("bob@{}", b.domain)).await;
+    let remote_bob = lookup_id(&a, None, &format!("bob@{}", b.domain)).await;
     a.api_post(
         &format!("/api/v1/accounts/{remote_bob}/follow"),
         &alice,
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, post) = b
         .api_post("/api/v1/statuses", &bob, json!({"status": "boost me"}))
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, home) = a.api_get("/api/v1/timelines/home", &alice).await;
     assert_eq!(home[0]["uri"], post["uri"], "{home}");
     let remote_post = home[0]["id"].as_str().unwrap().to_owned();
@@ -364,7 +304,7 @@ async fn boosts_are_announced_at_ids_that_resolve(db: Db) {
         )
         .await;
     assert_eq!(code, StatusCode::OK, "{boost}");
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let announce_id = boost["uri"].as_str().unwrap().to_owned();
     let (code, announce) = get_as(&a, &announce_id, AS_JSON).await;
     assert_eq!(code, StatusCode::OK, "{announce}");
@@ -385,7 +325,7 @@ async fn boosts_are_announced_at_ids_that_resolve(db: Db) {
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, on_b) = b
         .api_get(&format!("/api/v1/statuses/{original_id}"), &bob)
         .await;
@@ -596,15 +536,15 @@ async fn remote_posts_keep_the_time_their_author_gave_them(db: Db) {
         })
     };
     assert_eq!(
-        signed_post(&a, &alice, &b, &create(1, "2020-01-02T03:04:05Z")).await,
+        post_signed(&a, &alice, &b, &create(1, "2020-01-02T03:04:05Z")).await,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        signed_post(&a, &alice, &b, &create(2, "2999-01-01T00:00:00Z")).await,
+        post_signed(&a, &alice, &b, &create(2, "2999-01-01T00:00:00Z")).await,
         StatusCode::ACCEPTED
     );
     b.drain().await;
-    let remote_alice = lookup(&b, &format!("alice@{}", a.domain)).await;
+    let remote_alice = lookup_id(&b, None, &format!("alice@{}", a.domain)).await;
     let (_, statuses) = b
         .api_get(&format!("/api/v1/accounts/{remote_alice}/statuses"), &bob)
         .await;

@@ -6,15 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::peers::settle;
 use crate::support::{Db, TestNode};
-
-/// Runs both nodes' queues until neither has work.
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
 
 async fn post(node: &TestNode, token: &str, body: Value) -> Value {
     let (code, status) = node.api_post("/api/v1/statuses", token, body).await;
@@ -482,7 +475,7 @@ async fn a_direct_message_across_nodes_reaches_only_the_mentioned(db: Db) {
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
 
     let dm = post(
         &a,
@@ -491,7 +484,7 @@ async fn a_direct_message_across_nodes_reaches_only_the_mentioned(db: Db) {
     )
     .await;
     let open = post(&a, &alice, json!({"status": "hello everyone"})).await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
 
     // Bob's node shows it to bob as an unread conversation with alice.
     let list = conversations(&b, &bob).await;
@@ -522,7 +515,7 @@ async fn a_direct_message_across_nodes_reaches_only_the_mentioned(db: Db) {
                "in_reply_to_id": on_b_id}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let mine = conversations(&a, &alice).await;
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0]["unread"], true);

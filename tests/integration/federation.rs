@@ -5,15 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::db_test;
+use crate::peers::settle;
 use crate::support::{Db, TestNode};
-
-/// Runs both nodes' queues until neither has work (deliveries cross over).
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
 
 db_test!(following_a_remote_account_brings_its_posts_home);
 async fn following_a_remote_account_brings_its_posts_home(db: Db) {
@@ -43,7 +36,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         )
         .await;
     assert_eq!(rel["requested"], true, "pending until bob's server accepts");
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, rels) = a
         .api_get(
             &format!("/api/v1/accounts/relationships?id[]={remote_id}"),
@@ -61,7 +54,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
             json!({"status": "hello fediverse <b>#news</b>"}),
         )
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, home) = a.api_get("/api/v1/timelines/home", &alice).await;
     let first = &home[0];
     assert_eq!(
@@ -98,7 +91,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         )
         .await;
     assert_eq!(code, StatusCode::OK, "{boost}");
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, on_b) = b
         .api_get(
             &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
@@ -139,7 +132,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, on_b) = b
         .api_get(
             &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
@@ -156,7 +149,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         json!({"status": "followers only", "visibility": "private"}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, home) = a.api_get("/api/v1/timelines/home", &alice).await;
     assert_eq!(home[0]["visibility"], "private", "{home}");
     assert!(
@@ -177,7 +170,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, seen) = a
         .api_get(&format!("/api/v1/statuses/{remote_post}"), &alice)
         .await;
@@ -193,7 +186,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         None,
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (code, _) = a
         .api_get(&format!("/api/v1/statuses/{remote_post}"), &alice)
         .await;
@@ -206,7 +199,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, bob_me) = b.api_get("/api/v1/accounts/verify_credentials", &bob).await;
     assert_eq!(bob_me["followers_count"], 0);
     b.api_post(
@@ -215,7 +208,7 @@ async fn following_a_remote_account_brings_its_posts_home(db: Db) {
         json!({"status": "after the unfollow"}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, home) = a.api_get("/api/v1/timelines/home", &alice).await;
     assert!(home.as_array().unwrap().iter().all(|s| {
         !s["content"]

@@ -5,37 +5,13 @@
 //! history, an unfollow stops deliveries, and one activity delivered three
 //! times at once takes effect once.
 
-use std::time::SystemTime;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use starling_federation::keys::parse_private_pem;
-use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
 use starling_node::store::accounts::DbUser;
 
 use crate::db_test;
-use crate::support::{AS_JSON, Db, TestNode};
-
-/// Runs both nodes' queues until neither has work (deliveries cross over).
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
-
-/// Resolves a status by its URL through search on `node`; its local id.
-async fn resolve_status(node: &TestNode, token: &str, url: &str) -> String {
-    let q: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
-    let (code, found) = node
-        .api_get(&format!("/api/v2/search?q={q}&resolve=true"), token)
-        .await;
-    assert_eq!(code, StatusCode::OK, "{found}");
-    found["statuses"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{url} did not resolve: {found}"))
-        .to_owned()
-}
+use crate::peers::{lookup, post_signed, relationship, resolve_status, settle};
+use crate::support::{Db, TestNode};
 
 /// A status's id as a string.
 fn id(status: &Value) -> String {
@@ -67,7 +43,7 @@ async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
         !reply["content"].as_str().unwrap().contains("alice"),
         "{reply}"
     );
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
 
     let (_, seen) = a
         .api_get(&format!("/api/v1/statuses/{}", id(&post)), &alice)
@@ -94,7 +70,7 @@ async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, context) = a
         .api_get(&format!("/api/v1/statuses/{}/context", id(&post)), &alice)
         .await;
@@ -112,21 +88,11 @@ async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
         None,
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, seen) = a
         .api_get(&format!("/api/v1/statuses/{}", id(&post)), &alice)
         .await;
     assert_eq!(seen["replies_count"], 0, "{seen}");
-}
-
-/// `token`'s user on `node` looks `acct` up (resolving it remotely); the
-/// account entity.
-async fn lookup(node: &TestNode, token: &str, acct: &str) -> Value {
-    let (status, account) = node
-        .api_get(&format!("/api/v1/accounts/lookup?acct={acct}"), token)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{acct}: {account}");
-    account
 }
 
 db_test!(remote_accounts_show_their_real_uri_and_url);
@@ -136,11 +102,11 @@ async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
     let (_, alice) = a.user_with_token("alice").await;
     let (_, bob) = b.user_with_token("bob").await;
 
-    let remote = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
+    let remote = lookup(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
     assert_eq!(remote["uri"], format!("{}/users/alice", a.base), "{remote}");
     assert_eq!(remote["url"], format!("{}/@alice", a.base), "{remote}");
     // Her own server shows the same.
-    let local = lookup(&a, &alice, "alice").await;
+    let local = lookup(&a, Some(&alice), "alice").await;
     assert_eq!(local["uri"], remote["uri"]);
     assert_eq!(local["url"], remote["url"]);
 
@@ -162,14 +128,6 @@ async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
     );
 }
 
-/// `token`'s relationship on `node` to account `id`.
-async fn relationship(node: &TestNode, token: &str, id: &str) -> Value {
-    let (_, rels) = node
-        .api_get(&format!("/api/v1/accounts/relationships?id[]={id}"), token)
-        .await;
-    rels[0].clone()
-}
-
 db_test!(a_locked_account_answers_remote_requests_and_unfollows_stop_posts);
 async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: Db) {
     let a = TestNode::spawn(db).await;
@@ -188,7 +146,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
     assert_eq!(code, StatusCode::OK);
 
     // Bob and carol ask to follow her; both wait.
-    let alice_on_b = id(&lookup(&b, &bob, &format!("alice@{}", a.domain)).await);
+    let alice_on_b = id(&lookup(&b, Some(&bob), &format!("alice@{}", a.domain)).await);
     for token in [&bob, &carol] {
         b.api_post(
             &format!("/api/v1/accounts/{alice_on_b}/follow"),
@@ -197,7 +155,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
         )
         .await;
     }
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     for token in [&bob, &carol] {
         let rel = relationship(&b, token, &alice_on_b).await;
         assert_eq!(rel["requested"], true, "{rel}");
@@ -236,7 +194,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let rel = relationship(&b, &bob, &alice_on_b).await;
     assert_eq!(rel["following"], true, "{rel}");
     assert_eq!(rel["requested"], false, "{rel}");
@@ -256,7 +214,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
             json!({"status": "for friends", "visibility": "private"}),
         )
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, home) = b.api_get("/api/v1/timelines/home", &bob).await;
     assert_eq!(home[0]["uri"], post["uri"], "{home}");
     let on_b = id(&home[0]);
@@ -271,7 +229,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
         )
         .await;
     assert_eq!(code, StatusCode::OK);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (code, history) = b
         .api_get(&format!("/api/v1/statuses/{on_b}/history"), &bob)
         .await;
@@ -298,7 +256,7 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
         json!({}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, me) = a
         .api_get("/api/v1/accounts/verify_credentials", &alice)
         .await;
@@ -310,49 +268,12 @@ async fn a_locked_account_answers_remote_requests_and_unfollows_stop_posts(db: D
             json!({"status": "after bob left", "visibility": "private"}),
         )
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let uri = later["uri"].as_str().unwrap();
     assert!(
         b.app.store().status_by_uri(uri).await.unwrap().is_none(),
         "delivered after the unfollow"
     );
-}
-
-/// `activity` POSTed to `to`'s shared inbox, signed by `user` of `from`.
-async fn post_signed(
-    from: &TestNode,
-    user: &DbUser,
-    to: &TestNode,
-    activity: &Value,
-) -> StatusCode {
-    let keys = from
-        .app
-        .store()
-        .account_keys(user.account.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
-    let body = activity.to_string();
-    let headers = vec![
-        ("host".to_owned(), to.domain.clone()),
-        ("date".to_owned(), http_date(SystemTime::now())),
-        ("digest".to_owned(), sha256_digest_header(body.as_bytes())),
-        ("content-type".to_owned(), AS_JSON.to_owned()),
-    ];
-    let key_id = format!("{}/users/{}#main-key", from.base, user.account.username);
-    let signature = sign_request("POST", "/inbox", &headers, &key_id, &pair).unwrap();
-    to.http
-        .post(format!("{}/inbox", to.base))
-        .header("date", &headers[1].1)
-        .header("digest", &headers[2].1)
-        .header("content-type", AS_JSON)
-        .header("signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 /// The same activity POSTed three times at once: all accepted.
@@ -425,7 +346,7 @@ async fn the_same_activity_three_times_at_once_has_one_effect(db: Db) {
         .api_get(&format!("/api/v1/statuses/{}", id(&post)), &bob)
         .await;
     assert_eq!(seen["favourites_count"], 1, "{seen}");
-    let remote_alice = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
+    let remote_alice = lookup(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
     assert_eq!(remote_alice["statuses_count"], 1, "{remote_alice}");
     let (_, statuses) = b
         .api_get(

@@ -2,69 +2,12 @@
 //! through the sanitiser, blocks, profile updates and account deletion, each
 //! seen as the users on both sides would see it.
 
-use std::time::SystemTime;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use starling_federation::keys::parse_private_pem;
-use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
-use starling_node::store::accounts::DbUser;
 
 use crate::db_test;
+use crate::peers::{lookup_id, relationship, send_signed, settle};
 use crate::support::{AS_JSON, Db, TestNode};
-
-/// Runs both nodes' queues until neither has work (deliveries cross over).
-async fn settle(a: &TestNode, b: &TestNode) {
-    for _ in 0..4 {
-        a.drain().await;
-        b.drain().await;
-    }
-}
-
-/// POSTs `activity` to `to`'s shared inbox, signed by `user` of `from` as
-/// that user's own server would, and runs `to`'s queue.
-async fn send_signed(from: &TestNode, user: &DbUser, to: &TestNode, activity: &Value) {
-    let keys = from
-        .app
-        .store()
-        .account_keys(user.account.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
-    let body = activity.to_string();
-    let headers = vec![
-        ("host".to_owned(), to.domain.clone()),
-        ("date".to_owned(), http_date(SystemTime::now())),
-        ("digest".to_owned(), sha256_digest_header(body.as_bytes())),
-        ("content-type".to_owned(), AS_JSON.to_owned()),
-    ];
-    let key_id = format!("{}/users/{}#main-key", from.base, user.account.username);
-    let signature = sign_request("POST", "/inbox", &headers, &key_id, &pair).unwrap();
-    let status = to
-        .http
-        .post(format!("{}/inbox", to.base))
-        .header("date", &headers[1].1)
-        .header("digest", &headers[2].1)
-        .header("content-type", AS_JSON)
-        .header("signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, StatusCode::ACCEPTED, "{activity}");
-    to.drain().await;
-}
-
-/// `who` on `node` looks up `user@domain` (resolving it remotely); its id there.
-async fn lookup(node: &TestNode, token: &str, acct: &str) -> String {
-    let (status, account) = node
-        .api_get(&format!("/api/v1/accounts/lookup?acct={acct}"), token)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{acct}: {account}");
-    account["id"].as_str().unwrap().to_owned()
-}
 
 /// `token`'s user follows account `id`, and both queues run.
 async fn follow(a: &TestNode, b: &TestNode, on: &TestNode, token: &str, id: &str) {
@@ -72,14 +15,7 @@ async fn follow(a: &TestNode, b: &TestNode, on: &TestNode, token: &str, id: &str
         .api_post(&format!("/api/v1/accounts/{id}/follow"), token, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{rel}");
-    settle(a, b).await;
-}
-
-async fn relationship(node: &TestNode, token: &str, id: &str) -> Value {
-    let (_, rels) = node
-        .api_get(&format!("/api/v1/accounts/relationships?id[]={id}"), token)
-        .await;
-    rels[0].clone()
+    settle(&[a, b]).await;
 }
 
 /// Contents of `token`'s home timeline on `node`.
@@ -98,7 +34,7 @@ async fn remote_html_keeps_links_and_loses_everything_dangerous(db: Db) {
     let b = TestNode::spawn(db).await;
     let alice = a.create_user("alice").await;
     let (_, bob) = b.user_with_token("bob").await;
-    let remote_alice = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
+    let remote_alice = lookup_id(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
     follow(&a, &b, &b, &bob, &remote_alice).await;
 
     let actor = format!("{}/users/alice", a.base);
@@ -182,8 +118,8 @@ async fn profile_updates_reach_followers_and_only_the_actor_changes_itself(db: D
     let (alice, alice_token) = a.user_with_token("alice").await;
     a.create_user("carol").await;
     let (_, bob) = b.user_with_token("bob").await;
-    let remote_alice = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
-    let remote_carol = lookup(&b, &bob, &format!("carol@{}", a.domain)).await;
+    let remote_alice = lookup_id(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
+    let remote_carol = lookup_id(&b, Some(&bob), &format!("carol@{}", a.domain)).await;
     follow(&a, &b, &b, &bob, &remote_alice).await;
 
     let (status, me) = a
@@ -200,7 +136,7 @@ async fn profile_updates_reach_followers_and_only_the_actor_changes_itself(db: D
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, seen) = b
         .api_get(&format!("/api/v1/accounts/{remote_alice}"), &bob)
         .await;
@@ -276,8 +212,8 @@ async fn blocks_travel_and_only_the_blocker_lifts_them(db: Db) {
     let dave = a.create_user("dave").await;
     let (_, bob) = b.user_with_token("bob").await;
     let (_, carol) = b.user_with_token("carol").await;
-    let remote_alice_for_bob = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
-    let remote_bob = lookup(&a, &alice_token, &format!("bob@{}", b.domain)).await;
+    let remote_alice_for_bob = lookup_id(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
+    let remote_bob = lookup_id(&a, Some(&alice_token), &format!("bob@{}", b.domain)).await;
     follow(&a, &b, &b, &bob, &remote_alice_for_bob).await;
     follow(&a, &b, &b, &carol, &remote_alice_for_bob).await;
     follow(&a, &b, &a, &alice_token, &remote_bob).await;
@@ -298,7 +234,7 @@ async fn blocks_travel_and_only_the_blocker_lifts_them(db: Db) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{rel}");
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let rel = relationship(&b, &bob, &remote_alice_for_bob).await;
     assert_eq!(rel["blocked_by"], true, "{rel}");
     assert_eq!(rel["following"], false, "{rel}");
@@ -315,7 +251,7 @@ async fn blocks_travel_and_only_the_blocker_lifts_them(db: Db) {
             json!({"status": "not for bob"}),
         )
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, carol_home) = b.api_get("/api/v1/timelines/home", &carol).await;
     let on_b = carol_home
         .as_array()
@@ -369,7 +305,7 @@ async fn blocks_travel_and_only_the_blocker_lifts_them(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK, "{rel}");
     assert_eq!(rel["blocking"], false);
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let rel = relationship(&b, &bob, &remote_alice_for_bob).await;
     assert_eq!(rel["blocked_by"], false, "{rel}");
     let (status, seen) = b.api_get(&format!("/api/v1/statuses/{on_b}"), &bob).await;
@@ -382,8 +318,8 @@ async fn a_deleted_user_disappears_from_the_other_server(db: Db) {
     let b = TestNode::spawn(db).await;
     let (_, alice_token) = a.user_with_token("alice").await;
     let (_, bob) = b.user_with_token("bob").await;
-    let remote_alice = lookup(&b, &bob, &format!("alice@{}", a.domain)).await;
-    let remote_bob = lookup(&a, &alice_token, &format!("bob@{}", b.domain)).await;
+    let remote_alice = lookup_id(&b, Some(&bob), &format!("alice@{}", a.domain)).await;
+    let remote_bob = lookup_id(&a, Some(&alice_token), &format!("bob@{}", b.domain)).await;
     follow(&a, &b, &b, &bob, &remote_alice).await;
     follow(&a, &b, &a, &alice_token, &remote_bob).await;
 
@@ -397,7 +333,7 @@ async fn a_deleted_user_disappears_from_the_other_server(db: Db) {
     let (_, bobs) = b
         .api_post("/api/v1/statuses", &bob, json!({"status": "bob's own"}))
         .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let (_, alice_home) = a.api_get("/api/v1/timelines/home", &alice_token).await;
     let bobs_on_a = alice_home
         .as_array()
@@ -422,7 +358,7 @@ async fn a_deleted_user_disappears_from_the_other_server(db: Db) {
         json!({"status": "nice", "in_reply_to_id": bobs_on_a}),
     )
     .await;
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
     let bobs_id = bobs["id"].as_str().unwrap();
     let (_, counted) = b
         .api_get(&format!("/api/v1/statuses/{bobs_id}"), &bob)
@@ -470,7 +406,7 @@ async fn a_deleted_user_disappears_from_the_other_server(db: Db) {
         stdout.contains("deleted user alice; 1 remote inbox"),
         "{stdout}"
     );
-    settle(&a, &b).await;
+    settle(&[&a, &b]).await;
 
     // On a: her actor is gone (410), WebFinger forgets her, her token is dead.
     assert_eq!(

@@ -6,13 +6,13 @@ use std::time::SystemTime;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use starling_federation::keys::parse_private_pem;
 use starling_federation::signatures::{
     HttpRequest, content_digest_header, http_date, sign_request_rfc9421,
 };
 use starling_node::store::accounts::DbUser;
 
 use crate::db_test;
+use crate::peers::key_of;
 use crate::support::{Db, TestNode};
 
 /// POSTs `activity` from `user` on `from` to `to`'s shared inbox, signed as
@@ -23,14 +23,7 @@ async fn deliver_as_fedify(
     to: &TestNode,
     activity: &Value,
 ) -> StatusCode {
-    let keys = from
-        .app
-        .store()
-        .account_keys(user.account.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
+    let (pair, key_id) = key_of(from, user).await;
     let body = activity.to_string();
     let headers = vec![
         ("host".to_owned(), to.domain.clone()),
@@ -50,7 +43,6 @@ async fn deliver_as_fedify(
         path_and_query: "/inbox",
         headers: &headers,
     };
-    let key_id = format!("{}/users/{}#main-key", from.base, user.account.username);
     let sig = sign_request_rfc9421(&request, &key_id, &pair, SystemTime::now()).unwrap();
     to.http
         .post(format!("{}/inbox", to.base))

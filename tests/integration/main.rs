@@ -23,6 +23,7 @@ mod instance_api;
 mod interop;
 mod lists_filters;
 mod oauth;
+mod peers;
 mod roles;
 mod search;
 mod social;

@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::peers::resolve_status;
 use crate::support::{Db, TestNode};
 use remote::Remote;
 
@@ -402,16 +403,6 @@ async fn a_slow_server_cannot_hold_a_thread_up(db: Db) {
     assert_eq!(context["ancestors"], json!([]));
     assert!(took < Duration::from_secs(8), "the thread took {took:?}");
     assert_eq!(remote.hits("/notes/2"), 1, "asked once, then given up");
-}
-
-/// Resolves a status URL through search; returns its local id.
-async fn resolve_status(node: &TestNode, token: &str, url: &str) -> String {
-    let (code, found) = search(node, Some(token), &format!("q={}&resolve=true", q(url))).await;
-    assert_eq!(code, StatusCode::OK, "{found}");
-    found["statuses"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{url} did not resolve: {found}"))
-        .to_owned()
 }
 
 db_test!(notes_from_the_wrong_origin_are_not_stored);

@@ -7,16 +7,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::db_test;
+use crate::peers::settle;
 use crate::support::{Db, TestNode};
-
-/// Runs all three queues until none has work (deliveries cross over).
-async fn settle(nodes: [&TestNode; 3]) {
-    for _ in 0..4 {
-        for node in nodes {
-            node.drain().await;
-        }
-    }
-}
 
 /// `token`'s user on `node` looks `acct` up and follows it; returns the
 /// account's id on `node`.
@@ -72,7 +64,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
 
     let _ = follow(&b, &bob, &alice_acct).await;
     let alice_on_c = follow(&c, &carol, &alice_acct).await;
-    settle(all).await;
+    settle(&all).await;
     let (_, me) = a
         .api_get("/api/v1/accounts/verify_credentials", &alice)
         .await;
@@ -86,7 +78,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
             json!({"status": "hello from A"}),
         )
         .await;
-    settle(all).await;
+    settle(&all).await;
     let on_b = in_home(&b, &bob, &post["uri"]).await;
     assert!(on_b.is_some(), "not in bob's home on B");
     let on_c = in_home(&c, &carol, &post["uri"])
@@ -106,7 +98,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{reply}");
-    settle(all).await;
+    settle(&all).await;
 
     let post_id = post["id"].as_str().unwrap();
     let (_, seen) = a
@@ -152,7 +144,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
         )
         .await;
     assert_eq!(rel["following"], false, "{rel}");
-    settle(all).await;
+    settle(&all).await;
     let (_, me) = a
         .api_get("/api/v1/accounts/verify_credentials", &alice)
         .await;
@@ -164,7 +156,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
             json!({"status": "for my followers only", "visibility": "private"}),
         )
         .await;
-    settle(all).await;
+    settle(&all).await;
     let on_b = in_home(&b, &bob, &private["uri"])
         .await
         .expect("followers-only post in bob's home");
@@ -186,7 +178,7 @@ async fn a_post_a_reply_and_restricted_posts_across_three_nodes(db: Db) {
             }),
         )
         .await;
-    settle(all).await;
+    settle(&all).await;
     let (_, notes) = c.api_get("/api/v1/notifications", &carol).await;
     let dm = notes
         .as_array()
