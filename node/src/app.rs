@@ -81,7 +81,14 @@ impl App {
             starling_federation::fetch::Limits::new(policy),
             &user_agent,
         )
-        .map_err(|e| Internal::Crypto(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(|e| Internal::Crypto(format!("cannot build the HTTP client: {e}")))?
+        // Every fetch is signed by the instance actor, so servers in
+        // authorized-fetch mode answer it.
+        .signing_gets(starling_federation::fetch::GetSigner {
+            key_id: format!("{}#main-key", urls.instance_actor()),
+            key: starling_federation::keys::parse_private_pem(&instance_key.private_key_pem)
+                .map_err(|e| Internal::Crypto(format!("the instance key is unreadable: {e}")))?,
+        });
         let delivery_slots = crate::queue::slots::DeliverySlots::new(config.delivery.per_host);
         Ok(App {
             inner: Arc::new(Inner {

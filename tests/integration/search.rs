@@ -332,6 +332,44 @@ async fn a_status_url_resolves_and_context_fetches_its_missing_ancestors(db: Db)
     assert_eq!(remote.hits("/notes/3"), 1);
 }
 
+db_test!(servers_that_answer_only_signed_fetches_are_read_all_the_same);
+async fn servers_that_answer_only_signed_fetches_are_read_all_the_same(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, bob) = node.user_with_token("bob").await;
+    let remote = Remote::start().await;
+    // Secure mode, as a Mastodon server with AUTHORIZED_FETCH: it answers
+    // only fetches signed by our instance actor.
+    remote.require_signatures_by(
+        &format!("{}/actor#main-key", node.base),
+        &node.app.instance_key().public_key_pem,
+    );
+    remote.note(1, None, "<p>first</p>");
+    let reply = remote.note(2, Some(1), "<p>second</p>");
+
+    let id = resolve_status(&node, &bob, &reply).await;
+    let (code, context) = node
+        .api_get(&format!("/api/v1/statuses/{id}/context"), &bob)
+        .await;
+    assert_eq!(code, StatusCode::OK, "{context}");
+    assert_eq!(contents(&context["ancestors"]), ["<p>first</p>"]);
+    let (code, found) = search(
+        &node,
+        Some(&bob),
+        &format!(
+            "q={}&resolve=true",
+            q(&format!("ann@{}", &remote.base[7..]))
+        ),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(accts(&found), [format!("ann@{}", &remote.base[7..])]);
+    assert_eq!(
+        remote.refused(),
+        0,
+        "every fetch (note, author, parent) was signed"
+    );
+}
+
 db_test!(ancestor_fetching_is_bounded_per_request_and_survives_loops);
 async fn ancestor_fetching_is_bounded_per_request_and_survives_loops(db: Db) {
     let node = TestNode::spawn(db).await;

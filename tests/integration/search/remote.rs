@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use starling_federation::keys::generate_rsa_2048;
+use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy};
 use tokio::task::JoinHandle;
 
 #[derive(Default)]
@@ -22,6 +23,11 @@ struct Inner {
     hits: Mutex<HashMap<String, usize>>,
     /// Path → how long to wait before answering.
     delays: Mutex<HashMap<String, Duration>>,
+    /// Secure ("authorized fetch") mode: every request must be signed by
+    /// this key id with this public key, or it gets 401.
+    signer: Mutex<Option<(String, String)>>,
+    /// Requests refused for want of a valid signature.
+    refused: Mutex<usize>,
 }
 
 /// The running server; stops when dropped.
@@ -124,6 +130,17 @@ impl Remote {
         serde_json::from_str(&documents[path].1).expect("a JSON document")
     }
 
+    /// Answers only requests signed by `key_id` (whose public key is
+    /// `public_pem`), as a Mastodon server in secure mode does.
+    pub fn require_signatures_by(&self, key_id: &str, public_pem: &str) {
+        *self.inner.signer.lock().unwrap() = Some((key_id.to_owned(), public_pem.to_owned()));
+    }
+
+    /// How many requests were refused for want of a valid signature.
+    pub fn refused(&self) -> usize {
+        *self.inner.refused.lock().unwrap()
+    }
+
     /// How many times `path` was requested.
     pub fn hits(&self, path: &str) -> usize {
         self.inner
@@ -142,9 +159,45 @@ impl Drop for Remote {
     }
 }
 
-async fn serve(State(inner): State<Arc<Inner>>, uri: Uri) -> impl IntoResponse {
+/// Whether the request carries a valid signature by `key_id`.
+fn signed_by(uri: &Uri, headers: &HeaderMap, key_id: &str, public_pem: &str) -> bool {
+    let list: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let request = HttpRequest {
+        method: "GET",
+        scheme: "http",
+        path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        headers: &list,
+    };
+    let Ok(parsed) = ParsedSignature::parse(&request) else {
+        return false;
+    };
+    parsed.key_id() == key_id
+        && parsed
+            .check(request, &[], &Policy::new(host), SystemTime::now())
+            .is_ok_and(|checked| checked.verify(public_pem).is_ok())
+}
+
+async fn serve(State(inner): State<Arc<Inner>>, uri: Uri, headers: HeaderMap) -> impl IntoResponse {
     let path = uri.path().to_owned();
     *inner.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let signer = inner.signer.lock().unwrap().clone();
+    if let Some((key_id, pem)) = signer
+        && !signed_by(&uri, &headers, &key_id, &pem)
+    {
+        *inner.refused.lock().unwrap() += 1;
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/plain".to_owned())],
+            "request not signed".to_owned(),
+        );
+    }
     let delay = inner.delays.lock().unwrap().get(&path).copied();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
