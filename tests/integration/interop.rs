@@ -140,3 +140,48 @@ async fn a_mention_of_an_account_on_a_dev_node_reaches_it(db: Db) {
     assert_eq!(notes.as_array().map(Vec::len), Some(1), "{notes}");
     assert_eq!(notes[0]["account"]["acct"], format!("alice@{}", a.domain));
 }
+
+db_test!(notes_attributed_to_several_actors_can_be_edited_by_the_first);
+async fn notes_attributed_to_several_actors_can_be_edited_by_the_first(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let (_, bob_token) = b.user_with_token("bob").await;
+    let actor = format!("{}/users/alice", a.base);
+    let bob = format!("{}/users/bob", b.base);
+    // As PeerTube writes videos: the author first, then the channel.
+    let note = |content: &str| {
+        json!({
+            "id": format!("{actor}/notes/7"),
+            "type": "Note",
+            "attributedTo": [actor, {"type": "Group", "id": format!("{}/c/channel", a.base)}],
+            "content": content,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [bob],
+            "tag": [{ "type": "Mention", "href": bob, "name": format!("@bob@{}", b.domain) }],
+        })
+    };
+    for (kind, content) in [
+        ("Create", "<p>first cut</p>"),
+        ("Update", "<p>final cut</p>"),
+    ] {
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/notes/7#{kind}"),
+            "type": kind,
+            "actor": actor,
+            "object": note(content),
+        });
+        assert_eq!(
+            deliver_as_fedify(&a, &alice, &b, &activity).await,
+            StatusCode::ACCEPTED
+        );
+        b.drain().await;
+    }
+    let (_, notes) = b
+        .api_get("/api/v1/notifications?types[]=mention", &bob_token)
+        .await;
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{notes}");
+    assert_eq!(notes[0]["status"]["content"], "<p>final cut</p>", "{notes}");
+    assert!(!notes[0]["status"]["edited_at"].is_null(), "{notes}");
+}

@@ -584,7 +584,7 @@ async fn updated(app: &App, actor: &str, object: &Value) -> Result<(), Internal>
     let object_id = id_of(object);
     if !object.is_object()
         || origin_of(&object_id) != origin_of(actor)
-        || id_of(&object["attributedTo"]) != actor
+        || author_of(object) != actor
     {
         return Ok(());
     }
