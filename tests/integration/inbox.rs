@@ -32,6 +32,8 @@ struct Send<'a> {
     signed_host: Option<String>,
     date: SystemTime,
     signed: bool,
+    /// Signs with this private key (PEM) instead of the user's current one.
+    key_pem: Option<String>,
 }
 
 impl<'a> Send<'a> {
@@ -46,6 +48,7 @@ impl<'a> Send<'a> {
             signed_host: None,
             date: SystemTime::now(),
             signed: true,
+            key_pem: None,
         }
     }
 
@@ -58,7 +61,8 @@ impl<'a> Send<'a> {
             .await
             .unwrap()
             .unwrap();
-        let pair = parse_private_pem(keys.private_key_pem.as_deref().unwrap()).unwrap();
+        let pem = self.key_pem.clone().or(keys.private_key_pem).unwrap();
+        let pair = parse_private_pem(&pem).unwrap();
         let host = self
             .signed_host
             .clone()
@@ -420,4 +424,104 @@ async fn a_delete_before_its_create_stays_deleted(db: Db) {
         b.app.store().status_by_uri(&uri8).await.unwrap().is_some(),
         "not mallory's to delete"
     );
+}
+
+db_test!(concurrent_copies_are_one_effect_and_do_not_hold_up_the_rest);
+async fn concurrent_copies_are_one_effect_and_do_not_hold_up_the_rest(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 1))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+
+    // Sent at once, so they share commits: three copies of one new activity,
+    // a replay of the first, and eight other new ones.
+    let mut sends = Vec::new();
+    for n in [2, 2, 2, 1, 3, 4, 5, 6, 7, 8, 9, 10] {
+        sends.push(Send::new(&a, &alice, &b, create_note(&a, "alice", n)).go());
+    }
+    let answers = futures_util::future::join_all(sends).await;
+    assert!(
+        answers.iter().all(|s| *s == StatusCode::ACCEPTED),
+        "every copy is accepted: {answers:?}"
+    );
+    assert_eq!(stored(&b).await, 10, "each activity once");
+
+    b.drain().await;
+    for n in 1..=10 {
+        let uri = format!("{}/users/alice/statuses/{n}", a.base);
+        assert!(
+            b.app.store().status_by_uri(&uri).await.unwrap().is_some(),
+            "note {n} arrived"
+        );
+    }
+}
+
+db_test!(a_rotated_key_is_picked_up_and_a_replaced_one_refused);
+async fn a_rotated_key_is_picked_up_and_a_replaced_one_refused(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let old = a
+        .app
+        .store()
+        .account_keys(alice.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .private_key_pem
+        .unwrap();
+    let rotate = async || {
+        let key = starling_federation::keys::generate_rsa_2048().unwrap();
+        a.db.execute(&format!(
+            "UPDATE account_keys SET public_key_pem = '{}', private_key_pem = '{}' WHERE account_id = {}",
+            key.public_pem, key.private_pem, alice.account.id
+        ))
+        .await;
+        key
+    };
+    let signed_with = |pem: &str, n: u32| {
+        let mut send = Send::new(&a, &alice, &b, create_note(&a, "alice", n));
+        send.key_pem = Some(pem.to_owned());
+        send
+    };
+    assert_eq!(signed_with(&old, 1).go().await, StatusCode::ACCEPTED);
+
+    // Alice's server replaces her key, and b learns it (as another of b's
+    // processes would from her `Update`): what b verified the old key with
+    // earlier must not let the old key in now.
+    let second = rotate().await;
+    b.db.execute(&format!(
+        "UPDATE account_keys SET public_key_pem = '{}' WHERE key_id = '{}/users/alice#main-key'",
+        second.public_pem, a.base
+    ))
+    .await;
+    assert_eq!(
+        signed_with(&old, 2).go().await,
+        StatusCode::UNAUTHORIZED,
+        "the replaced key"
+    );
+    assert_eq!(
+        signed_with(&second.private_pem, 3).go().await,
+        StatusCode::ACCEPTED
+    );
+
+    // Rotated again, and b has not heard: the first signature with the new
+    // key makes b fetch it (once the last fetch is a minute old).
+    let third = rotate().await;
+    b.db.execute("UPDATE account_keys SET fetched_at = 0").await;
+    assert_eq!(
+        signed_with(&third.private_pem, 4).go().await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        signed_with(&second.private_pem, 5).go().await,
+        StatusCode::UNAUTHORIZED,
+        "the key before"
+    );
+    assert_eq!(stored(&b).await, 3, "notes 1, 3 and 4");
 }

@@ -6,8 +6,9 @@
 //! (Host, coverage, Date window, Digest = body) run before any key fetch; a
 //! request that fails anything gets 401 (400 for a malformed body) and leaves
 //! no trace. Only then is the activity id recorded (the dedupe) together with
-//! its `inbox` job, in one transaction, and the sender's host counted as up
-//! for delivery (`service::deliver::host_alive`).
+//! its `inbox` job and the sender's host counted as up for delivery, in one
+//! transaction shared with concurrent requests (group commit,
+//! [`crate::store::inbox_batch`]); the 202 waits for its commit.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +19,9 @@ use axum::routing::post;
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::signed::Refused;
 use crate::app::App;
+use crate::store::inbox_batch::InboxEntry;
 use crate::urls::authority_of;
 
 /// The largest activity accepted.
@@ -62,15 +65,9 @@ fn unauthorized(reason: impl std::fmt::Display) -> Response {
 }
 
 async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    let key = match super::signed::verify(app, "POST", uri, headers, body).await {
-        Ok(key) => key,
-        // Our own failure (the database) is not the sender's: a 500 makes
-        // it retry, where a 401 would make it drop the activity for good.
-        Err(super::signed::Refused::Key(crate::service::remote::KeyError::Internal(e))) => {
-            tracing::error!(error = %crate::error::chain(&e), "inbox could not look up a key");
-            return ApiError::Internal(e).into_response();
-        }
-        Err(e) => return unauthorized(e),
+    let verified = match super::signed::verify_remembered(app, "POST", uri, headers, body).await {
+        Ok(verified) => verified,
+        Err(e) => return refused(e),
     };
 
     let activity: Value = match serde_json::from_slice(body) {
@@ -78,15 +75,11 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
         _ => return ApiError::BadRequest("the body is not a JSON object".into()).into_response(),
     };
     let actor = match &activity["actor"] {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).unwrap_or_default(),
+        _ => "",
     };
-    if actor != key.owner_uri {
+    if actor != verified.key.owner_uri {
         return unauthorized("the signing key's owner is not the activity's actor");
     }
     let Some(activity_id) = activity["id"].as_str().filter(|id| !id.is_empty()) else {
@@ -95,34 +88,56 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
     // Checked before the id is recorded, so nobody can reserve another
     // server's ids (Fedify GHSA-4qhx-hhwf-8685).
     let activity_host = authority_of(activity_id);
-    if activity_host.is_none() || activity_host != authority_of(&actor) {
+    if activity_host.is_none() || activity_host != authority_of(actor) {
         return unauthorized("the activity id is not on the actor's server");
     }
-    // A host that signs requests to us is up: deliveries parked for it resume.
-    if let Some(host) = &activity_host
-        && let Err(e) = crate::service::deliver::host_alive(app, host).await
-    {
-        tracing::warn!(%host, error = %crate::error::chain(&e), "could not mark a host available");
-    }
-    let body_text = String::from_utf8_lossy(body);
-    match app
+    let entry = |key_check| InboxEntry {
+        row_id: app.ids().next(),
+        job_id: app.ids().next(),
+        activity_id: activity_id.to_owned(),
+        actor_uri: actor.to_owned(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        // A host that signs requests to us is up: deliveries parked for it
+        // resume (the same transaction forgets its failures).
+        host: activity_host.clone(),
+        key_check,
+    };
+    let mut recorded = app
         .store()
-        .record_inbox_activity(
-            app.ids().next(),
-            app.ids().next(),
-            activity_id,
-            &actor,
-            &body_text,
-        )
-        .await
+        .record_inbox_entry(entry(verified.remembered))
+        .await;
+    if let Ok(r) = &recorded
+        && r.stale_key
     {
-        Ok(fresh) => {
-            if fresh {
+        // The key in memory is not the stored one any more: verify again
+        // with the store's (or a refetched) key, as if never remembered.
+        match super::signed::verify(app, "POST", uri, headers, body).await {
+            Ok(key) if key.owner_uri == actor => {}
+            Ok(_) => return unauthorized("the signing key's owner is not the activity's actor"),
+            Err(e) => return refused(e),
+        }
+        recorded = app.store().record_inbox_entry(entry(None)).await;
+    }
+    match recorded {
+        Ok(recorded) => {
+            if recorded.host_recovered {
+                tracing::info!(host = ?activity_host, "host is back (it sent a signed request); resuming deliveries");
+            }
+            if recorded.fresh || recorded.host_recovered {
                 app.jobs_enqueued();
             }
             StatusCode::ACCEPTED.into_response()
         }
         // A database error must be a 5xx so the sender retries.
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn refused(e: Refused) -> Response {
+    match e {
+        // Our own failure: a 500 makes the sender retry, where a 401 would
+        // make it drop the activity for good.
+        Refused::Internal(e) => ApiError::Internal(e).into_response(),
+        e => unauthorized(e),
     }
 }

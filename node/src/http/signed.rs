@@ -2,15 +2,20 @@
 //! (signed POSTs) and the object routes (signed GETs, "authorized fetch"):
 //! the cheap checks first (Host is ours, coverage, time window, digest =
 //! body), then the key by id (stored, or fetched), refetched once when it
-//! does not verify (key rotation, at most once a minute per key).
+//! does not verify (key rotation, at most once a minute per key). The inbox
+//! may use a key remembered in memory instead ([`verify_remembered`]), on
+//! the condition that its commit finds the same key stored.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, Uri};
 use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy, SignatureError};
 
 use crate::app::App;
+use crate::error::Internal;
 use crate::service::remote::{KeyError, key_for};
+use crate::store::inbox_batch::KeyCheck;
 use crate::store::remote::KnownKey;
 
 /// Why a signed request was not accepted.
@@ -21,7 +26,21 @@ pub enum Refused {
     Signature(#[from] SignatureError),
     /// The signing key could not be had or tied to its actor.
     #[error(transparent)]
-    Key(#[from] KeyError),
+    Key(KeyError),
+    /// Our own failure (the database) while looking up the key: not the
+    /// sender's fault, so not a refusal (the inbox answers 500, and the
+    /// sender retries instead of dropping the activity for good).
+    #[error(transparent)]
+    Internal(Internal),
+}
+
+impl From<KeyError> for Refused {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Internal(e) => Refused::Internal(e),
+            e => Refused::Key(e),
+        }
+    }
 }
 
 /// Whether the request carries a signature (either scheme).
@@ -30,7 +49,8 @@ pub fn is_signed(headers: &HeaderMap) -> bool {
 }
 
 /// Verifies the request's signature; returns the key that made it (whose
-/// `owner_uri` is the actor that signed).
+/// `owner_uri` is the actor that signed). The key is read from the store
+/// (or fetched).
 pub async fn verify(
     app: &App,
     method: &str,
@@ -38,6 +58,42 @@ pub async fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<KnownKey, Refused> {
+    Ok(verify_with(app, method, uri, headers, body, false)
+        .await?
+        .key)
+}
+
+/// A verified signature and how far its key may be trusted.
+pub struct Verified {
+    /// The key that made it; its `owner_uri` is the actor that signed.
+    pub key: KnownKey,
+    /// Set when the key came from this process's memory, not the store:
+    /// whatever the request does must commit only if the stored key is
+    /// still this one (`store::inbox_batch` checks it in the same
+    /// transaction), else verify again with [`verify`].
+    pub remembered: Option<KeyCheck>,
+}
+
+/// Like [`verify`], but a key this process verified with before is used
+/// without reading the store, on the condition in [`Verified::remembered`].
+pub async fn verify_remembered(
+    app: &App,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Verified, Refused> {
+    verify_with(app, method, uri, headers, body, true).await
+}
+
+async fn verify_with(
+    app: &App,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    remembered: bool,
+) -> Result<Verified, Refused> {
     let header_list: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
@@ -57,13 +113,26 @@ pub async fn verify(
         SystemTime::now(),
     )?;
     let key_id = checked.key_id().to_owned();
-    let key = key_for(app, &key_id, false).await?;
-    if checked.clone().verify(&key.public_key_pem).is_ok() {
-        return Ok(key);
+    let memory = &app.caches().remote_keys;
+    if remembered
+        && let Some(key) = memory.get(&key_id)
+        && checked.clone().verify(&key.public_key_pem).is_ok()
+    {
+        return Ok(Verified {
+            key: (*key).clone(),
+            remembered: Some(KeyCheck { key_id, key }),
+        });
     }
-    let key = key_for(app, &key_id, true).await?;
-    checked.verify(&key.public_key_pem)?;
-    Ok(key)
+    let mut key = key_for(app, &key_id, false).await?;
+    if checked.clone().verify(&key.public_key_pem).is_err() {
+        key = key_for(app, &key_id, true).await?;
+        checked.verify(&key.public_key_pem)?;
+    }
+    memory.insert(&key_id, Arc::new(key.clone()));
+    Ok(Verified {
+        key,
+        remembered: None,
+    })
 }
 
 /// The account that signed a GET, when it carries a valid signature by a
@@ -75,6 +144,10 @@ pub async fn viewer(app: &App, uri: &Uri, headers: &HeaderMap) -> Option<i64> {
     }
     let key = match verify(app, "GET", uri, headers, &[]).await {
         Ok(key) => key,
+        Err(Refused::Internal(e)) => {
+            tracing::warn!(error = %crate::error::chain(&e), "could not look up a signing key");
+            return None;
+        }
         Err(e) => {
             tracing::info!(reason = %e, "a signed fetch did not verify");
             return None;

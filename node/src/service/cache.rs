@@ -38,6 +38,9 @@ pub struct Caches {
     /// Local accounts' parsed private keys, by account id; used only when
     /// the PEM just read from `account_keys` is the same.
     pub signing_keys: GenCache<i64, CachedSigningKey>,
+    /// Remote actors' public keys the inbox verified with; checked against
+    /// the stored key when what they verified is committed.
+    pub remote_keys: crate::service::remote::KeyMemory,
 }
 
 impl Default for Caches {
@@ -46,6 +49,7 @@ impl Default for Caches {
             accounts: GenCache::new(20_000),
             apps: GenCache::new(1_000),
             signing_keys: GenCache::new(1_000),
+            remote_keys: Default::default(),
         }
     }
 }

@@ -1,9 +1,13 @@
 //! Remote actors' keys, fetched through the safe fetcher when a signature
 //! names one we do not know (or one that no longer verifies: key rotation).
 
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::app::App;
+use crate::cache::GenCache;
 use crate::error::Internal;
 use crate::store::now_ms;
 use crate::store::remote::{KnownKey, RemoteActor};
@@ -29,6 +33,41 @@ pub enum KeyError {
     /// Our fault.
     #[error(transparent)]
     Internal(#[from] Internal),
+}
+
+/// Keys this process verified signatures with, by key id, so the inbox need
+/// not read `account_keys` per request. A remembered key is never trusted
+/// alone: the commit of what it verified checks, in the same transaction,
+/// that the stored key is still this one (`store::inbox_batch`), so a key
+/// replaced or removed by any process is not honoured again.
+pub struct KeyMemory {
+    /// Seeds the hash of key ids (they come from the network).
+    hasher: std::hash::RandomState,
+    /// Key id and key, by the key id's hash.
+    keys: GenCache<u64, (Arc<str>, Arc<KnownKey>)>,
+}
+
+impl Default for KeyMemory {
+    fn default() -> Self {
+        KeyMemory {
+            hasher: Default::default(),
+            keys: GenCache::new(5_000),
+        }
+    }
+}
+
+impl KeyMemory {
+    /// The key last seen under `key_id`, if remembered.
+    pub fn get(&self, key_id: &str) -> Option<Arc<KnownKey>> {
+        let (id, key) = self.keys.get(&self.hasher.hash_one(key_id))?;
+        (*id == *key_id).then_some(key)
+    }
+
+    /// Remembers `key` under `key_id`.
+    pub fn insert(&self, key_id: &str, key: Arc<KnownKey>) {
+        self.keys
+            .insert(self.hasher.hash_one(key_id), (key_id.into(), key));
+    }
 }
 
 /// The key `key_id` names: stored, or fetched and stored. With `refresh`,

@@ -20,6 +20,7 @@ pub mod conversations;
 pub mod feeds;
 pub mod filters;
 pub mod hosts;
+pub mod inbox_batch;
 pub mod instance;
 pub mod jobs;
 pub mod lists;
@@ -79,6 +80,8 @@ pub struct Store {
     status_rows: std::sync::Arc<crate::cache::GenCache<i64, std::sync::Arc<statuses::DbStatus>>>,
     /// Mentions and tags by status id, each valid for one status version.
     status_extras: std::sync::Arc<crate::cache::GenCache<i64, statuses::CachedExtras>>,
+    /// The inbox's group-commit writer (started on first use).
+    inbox_writer: std::sync::Arc<inbox_batch::InboxWriter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,6 +111,7 @@ impl Store {
                 Ok(Store {
                     status_rows: Default::default(),
                     status_extras: Default::default(),
+                    inbox_writer: Default::default(),
                     backend: Backend::Postgres,
                     read: pool.clone(),
                     write: pool,
@@ -158,6 +162,7 @@ impl Store {
         Ok(Store {
             status_rows: Default::default(),
             status_extras: Default::default(),
+            inbox_writer: Default::default(),
             backend: Backend::Sqlite,
             read,
             write,

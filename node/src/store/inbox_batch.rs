@@ -1,0 +1,309 @@
+//! Group commit of verified inbound activities.
+//!
+//! Every accepted activity costs a transaction (the activity, its `inbox`
+//! job), and a commit costs a WAL flush on either engine; on SQLite all of
+//! them also queue for the one write connection. So concurrent inbox requests
+//! hand their activity to one writer task per process, which takes whatever
+//! has queued up while the previous commit ran and stores it in one
+//! transaction. Each request is answered only after the transaction holding
+//! its activity committed: a 202 still means durably stored.
+//!
+//! Nothing waits to fill a batch: a lone request is committed at once, and a
+//! batch is as large as the load makes it (at most [`MAX_BATCH`]).
+//!
+//! Dedupe by activity id holds as before: the unique index decides, and only
+//! rows the `INSERT … ON CONFLICT DO NOTHING` really inserted get a job; two
+//! copies in one batch count once. Should a batch fail as a whole, each of
+//! its activities is retried in a transaction of its own, so one bad entry
+//! cannot fail the others.
+//!
+//! An activity verified with a key from memory (not read from the store for
+//! this request, `http::signed::verify_remembered`) carries that key; the
+//! transaction reads the stored keys of the batch first and leaves out every
+//! activity whose key is no longer the stored one (replaced, moved to
+//! another actor, or gone), answering [`Recorded::stale_key`] so the request
+//! is verified again against the store. A remembered key is thus trusted only
+//! where the store, read in the very transaction that commits, agrees.
+//!
+//! The same transaction deletes the senders' `hosts` rows (a host that signs
+//! a request to us is up: its parked deliveries resume), instead of a read of
+//! `hosts` per request.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use super::remote::KnownKey;
+use super::{Store, StoreError, now_ms};
+
+/// The most activities committed in one transaction.
+pub const MAX_BATCH: usize = 128;
+
+/// Requests waiting for the writer beyond this wait to hand theirs over.
+const QUEUE: usize = 1024;
+
+/// A verified activity to record.
+#[derive(Debug, Clone)]
+pub struct InboxEntry {
+    /// The `inbox_activities` row id to use.
+    pub row_id: i64,
+    /// The `jobs` row id to use if the activity is new.
+    pub job_id: i64,
+    /// The activity's `id` (the dedupe key).
+    pub activity_id: String,
+    /// The actor that signed it.
+    pub actor_uri: String,
+    /// The activity as received.
+    pub body: String,
+    /// The sender's host (with port): its delivery failures are forgotten.
+    pub host: Option<String>,
+    /// The key that verified the activity, when it was taken from memory:
+    /// recorded only if it is still the stored key.
+    pub key_check: Option<KeyCheck>,
+}
+
+/// A key remembered by id, to compare with the stored one.
+#[derive(Debug, Clone)]
+pub struct KeyCheck {
+    /// The key id the signature named.
+    pub key_id: String,
+    /// The key (owner and PEM) the signature verified with.
+    pub key: Arc<KnownKey>,
+}
+
+/// What recording one activity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// False when the activity id was already recorded (a replay).
+    pub fresh: bool,
+    /// True when the sender's host had a failure record, now forgotten.
+    pub host_recovered: bool,
+    /// Not recorded: the key in [`InboxEntry::key_check`] is no longer the
+    /// stored one.
+    pub stale_key: bool,
+}
+
+struct Pending {
+    entry: InboxEntry,
+    reply: oneshot::Sender<Result<Recorded, StoreError>>,
+}
+
+/// This store's writer task, started on first use. The task holds only the
+/// write pool, so dropping the last `Store` closes its queue and ends it.
+#[derive(Default)]
+pub(super) struct InboxWriter {
+    queue: OnceLock<mpsc::Sender<Pending>>,
+}
+
+impl Store {
+    /// Records a verified activity and enqueues its processing, durably,
+    /// together with whatever other activities are waiting to be recorded.
+    pub async fn record_inbox_entry(&self, entry: InboxEntry) -> Result<Recorded, StoreError> {
+        let queue = self.inbox_writer.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(write_batches(self.write.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(pending)) = queue.send(Pending { entry, reply }).await {
+            // The writer's runtime is gone (a store moved between runtimes,
+            // as tests do): record it here.
+            return commit_batch(&self.write, &[pending.entry])
+                .await
+                .map(|mut r| r.remove(0));
+        }
+        // No answer means the writer died before or during the commit: the
+        // activity may or may not be stored, so the sender must retry.
+        answer
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+    }
+}
+
+async fn write_batches(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (entries, replies): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
+        match commit_batch(&pool, &entries).await {
+            Ok(done) => {
+                for (reply, done) in replies.into_iter().zip(done) {
+                    let _ = reply.send(Ok(done));
+                }
+            }
+            Err(e) if entries.len() > 1 => {
+                tracing::warn!(error = %e, n = entries.len(), "an inbox batch failed; committing its activities one by one");
+                for (reply, entry) in replies.into_iter().zip(entries) {
+                    let one = commit_batch(&pool, std::slice::from_ref(&entry)).await;
+                    let _ = reply.send(one.map(|mut r| r.remove(0)));
+                }
+            }
+            Err(e) => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction: the activities not yet recorded, a job for each, and
+/// the senders' hosts' failure records deleted. Returns one [`Recorded`]
+/// per entry, in order.
+async fn commit_batch(pool: &AnyPool, entries: &[InboxEntry]) -> Result<Vec<Recorded>, StoreError> {
+    // Rows are inserted in activity-id order and hosts deleted in name
+    // order, so two processes' batches on PostgreSQL take their locks in the
+    // same order and cannot deadlock.
+    let mut tx = pool.begin().await?;
+    let stale = stale_keys(&mut tx, entries).await?;
+    let mut order: Vec<usize> = (0..entries.len()).filter(|i| !stale[*i]).collect();
+    order.sort_by(|&a, &b| entries[a].activity_id.cmp(&entries[b].activity_id));
+    order.dedup_by(|a, b| entries[*a].activity_id == entries[*b].activity_id);
+    let now = now_ms();
+    if order.is_empty() {
+        tx.commit().await?;
+        return Ok(stale
+            .iter()
+            .map(|&stale_key| Recorded {
+                fresh: false,
+                host_recovered: false,
+                stale_key,
+            })
+            .collect());
+    }
+
+    let mut sql = String::from(
+        "INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) VALUES ",
+    );
+    for (n, _) in order.iter().enumerate() {
+        let p = n * 4;
+        if n > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, $1)",
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5
+        ));
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING RETURNING id");
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
+    for &i in &order {
+        let e = &entries[i];
+        query = query
+            .bind(e.row_id)
+            .bind(e.activity_id.as_str())
+            .bind(e.actor_uri.as_str())
+            .bind(e.body.as_str());
+    }
+    let inserted: HashSet<i64> = query
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+
+    if !inserted.is_empty() {
+        let fresh: Vec<&InboxEntry> = entries
+            .iter()
+            .filter(|e| inserted.contains(&e.row_id))
+            .collect();
+        let mut sql =
+            String::from("INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES ");
+        for n in 0..fresh.len() {
+            let p = n * 2;
+            if n > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${}, 'inbox', ${}, $1, $1)", p + 2, p + 3));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
+        for e in &fresh {
+            query = query
+                .bind(e.job_id)
+                .bind(serde_json::json!({ "inbox_activity": e.row_id }).to_string());
+        }
+        query.execute(&mut *tx).await?;
+    }
+
+    let mut hosts: Vec<&str> = order
+        .iter()
+        .filter_map(|&i| entries[i].host.as_deref())
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let mut recovered = HashSet::new();
+    if !hosts.is_empty() {
+        let list = (1..=hosts.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("DELETE FROM hosts WHERE domain IN ({list}) RETURNING domain");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for h in &hosts {
+            query = query.bind(*h);
+        }
+        for row in query.fetch_all(&mut *tx).await? {
+            recovered.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    tx.commit().await?;
+
+    Ok(entries
+        .iter()
+        .zip(stale)
+        .map(|(e, stale_key)| Recorded {
+            fresh: inserted.contains(&e.row_id),
+            host_recovered: !stale_key && e.host.as_ref().is_some_and(|h| recovered.contains(h)),
+            stale_key,
+        })
+        .collect())
+}
+
+/// For each entry, whether it carries a remembered key that is not (or no
+/// longer) the stored key of that id with the same owner.
+async fn stale_keys(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    entries: &[InboxEntry],
+) -> Result<Vec<bool>, StoreError> {
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.key_check.as_ref().map(|k| k.key_id.as_str()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(vec![false; entries.len()]);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let list = (1..=ids.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT k.key_id, a.uri, k.public_key_pem FROM account_keys k \
+         JOIN accounts a ON a.id = k.account_id WHERE k.key_id IN ({list})"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let mut stored: HashMap<String, (Option<String>, String)> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        stored.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(entries
+        .iter()
+        .map(|e| {
+            e.key_check.as_ref().is_some_and(|k| {
+                stored.get(&k.key_id).is_none_or(|(owner, pem)| {
+                    owner.as_deref() != Some(k.key.owner_uri.as_str())
+                        || *pem != k.key.public_key_pem
+                })
+            })
+        })
+        .collect())
+}
