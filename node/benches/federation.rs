@@ -18,7 +18,8 @@
 //!
 //! Run: `cargo bench --bench federation` (env `BENCH_SECONDS`, default 10,
 //! the length of each inbox load; `BENCH_ONLY=sqlite` or `postgres`;
-//! `BENCH_INBOX_ACTIVITIES`, default 20,000, how many to pre-sign).
+//! `BENCH_INBOX_ACTIVITIES`, default 20,000, how many to pre-sign;
+//! `BENCH_PART=delivery` or `inbox` to run one part).
 
 #[path = "federation/delivery.rs"]
 mod delivery;
@@ -62,6 +63,8 @@ fn main() {
         .build()
         .expect("runtime");
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let part = std::env::var("BENCH_PART").unwrap_or_default();
+    let runs = |name: &str| part.is_empty() || part == name;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("load average at start: {}", loadavg());
     let openssl = openssl::openssl_sign_rate(3).expect("openssl speed");
@@ -81,14 +84,18 @@ fn main() {
         if only != "postgres" {
             let db = |name: &str| DatabaseUrl::Sqlite(dir.join(name));
             println!("\n## SQLite");
-            delivery::run(db("delivery.db"), &settings).await;
-            inbox::run(db("inbox.db"), &settings).await;
+            if runs("delivery") {
+                delivery::run(db("delivery.db"), &settings).await;
+            }
+            if runs("inbox") {
+                inbox::run(db("inbox.db"), &settings).await;
+            }
         }
         if only != "sqlite" {
             let admin = std::env::var("STARLING_TEST_POSTGRES")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
             println!("\n## PostgreSQL");
-            for part in ["delivery", "inbox"] {
+            for part in ["delivery", "inbox"].into_iter().filter(|p| runs(p)) {
                 let name = format!("starling_fedbench_{part}_{}", std::process::id());
                 admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
                 let mut url = url::Url::parse(&admin).expect("postgres url");
