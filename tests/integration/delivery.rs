@@ -336,6 +336,10 @@ async fn a_post_to_many_inboxes_on_one_host_retries_only_the_failed_ones(db: Db)
         3,
         "one host's inboxes go side by side, never more than the cap"
     );
-    assert_eq!(other.accepted(), vec![id.clone()], "the other host's inbox once");
+    assert_eq!(
+        other.accepted(),
+        vec![id.clone()],
+        "the other host's inbox once"
+    );
     assert_eq!(node.app.store().due_jobs().await.unwrap(), 0);
 }

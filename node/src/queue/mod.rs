@@ -90,7 +90,8 @@ async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
             Ok(Outcome::Done)
         }
         "deliver" => {
-            crate::service::deliver::run(app, &job.payload, tokio::time::Instant::now()).await
+            let now = tokio::time::Instant::now();
+            crate::service::deliver::run(app, &job.payload, now, &Default::default()).await
         }
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
@@ -110,9 +111,11 @@ pub async fn step(app: &App) -> Result<usize, Internal> {
     // (and is recorded) before another worker may take it.
     let deadline = tokio::time::Instant::now() + app.config().job_lease / 2;
     let claimed = jobs.len();
+    // The deliveries' authors' keys and hosts' records, once for all.
+    let batch = std::sync::Arc::new(crate::service::deliver::Batch::read(app, &jobs).await);
     for job in jobs {
         if job.kind == "deliver" {
-            start_delivery(app, job, deadline).await?;
+            start_delivery(app, job, deadline, &batch).await?;
         } else {
             let result = run(app, &job).await;
             settle(app, &job, result).await?;
@@ -127,6 +130,7 @@ async fn start_delivery(
     app: &App,
     job: DbJob,
     deadline: tokio::time::Instant,
+    batch: &std::sync::Arc<crate::service::deliver::Batch>,
 ) -> Result<(), Internal> {
     let host = job
         .host
@@ -142,8 +146,9 @@ async fn start_delivery(
         return Ok(());
     };
     let app = app.clone();
+    let batch = batch.clone();
     tokio::spawn(async move {
-        let result = crate::service::deliver::run(&app, &job.payload, deadline).await;
+        let result = crate::service::deliver::run(&app, &job.payload, deadline, &batch).await;
         if let Err(e) = settle(&app, &job, result).await {
             // The lease expires and the job comes back.
             tracing::error!(id = job.id, error = %chain(&e), "recording a delivery's end failed");

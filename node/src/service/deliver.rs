@@ -216,12 +216,92 @@ fn signing_key(
     Ok(pair)
 }
 
+/// The key that signs an author's deliveries.
+struct Signer {
+    key_id: String,
+    pair: std::sync::Arc<aws_lc_rs::rsa::KeyPair>,
+}
+
+/// Reads the author's key id and parsed key.
+async fn read_signer(app: &App, account_id: i64) -> Result<Signer, Internal> {
+    let account = app
+        .store()
+        .account(account_id)
+        .await?
+        .ok_or_else(|| Internal::Job(format!("no account {account_id}")))?;
+    let keys = app
+        .store()
+        .account_keys(account_id)
+        .await?
+        .and_then(|k| k.private_key_pem)
+        .ok_or_else(|| Internal::Job(format!("account {account_id} has no private key")))?;
+    Ok(Signer {
+        key_id: app.urls().actor_key(&account.username),
+        pair: signing_key(app, account_id, &keys)?,
+    })
+}
+
+/// What the deliveries of one claim share, read once for all of them right
+/// after the claim: their authors' keys, and their hosts' failure records.
+/// A job whose author or host is not here reads its own.
+#[derive(Default)]
+pub struct Batch {
+    signers: std::collections::HashMap<i64, std::sync::Arc<Signer>>,
+    /// Every host of the batch, with its failure record if it has one.
+    hosts: std::collections::HashMap<String, Option<crate::store::hosts::DbHost>>,
+}
+
+impl Batch {
+    /// Reads what `jobs` (claimed together) need; on a failure, nothing, so
+    /// that each job reads its own.
+    pub async fn read(app: &App, jobs: &[crate::store::jobs::DbJob]) -> Batch {
+        match Batch::try_read(app, jobs).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %crate::error::chain(&e), "reading a batch of deliveries' authors and hosts failed");
+                Batch::default()
+            }
+        }
+    }
+
+    async fn try_read(app: &App, jobs: &[crate::store::jobs::DbJob]) -> Result<Batch, Internal> {
+        #[derive(Deserialize)]
+        struct Author {
+            account_id: i64,
+        }
+        let mut authors = BTreeSet::new();
+        let mut hosts = BTreeSet::new();
+        for job in jobs.iter().filter(|j| j.kind == "deliver") {
+            if let Ok(author) = serde_json::from_str::<Author>(&job.payload) {
+                authors.insert(author.account_id);
+            }
+            hosts.extend(job.host.clone());
+        }
+        let mut batch = Batch::default();
+        if hosts.is_empty() {
+            return Ok(batch);
+        }
+        let hosts: Vec<String> = hosts.into_iter().collect();
+        let mut known = app.store().hosts_in(&hosts).await?;
+        for host in hosts {
+            let row = known.remove(&host);
+            batch.hosts.insert(host, row);
+        }
+        for id in authors {
+            // A job whose author cannot sign fails on its own.
+            if let Ok(s) = read_signer(app, id).await {
+                batch.signers.insert(id, std::sync::Arc::new(s));
+            }
+        }
+        Ok(batch)
+    }
+}
+
 /// What every request of one job shares.
 struct Sender<'a> {
     app: &'a App,
     host: &'a str,
-    key_id: String,
-    pair: &'a aws_lc_rs::rsa::KeyPair,
+    signer: &'a Signer,
     body: &'a [u8],
     digest: String,
     /// The host may have a failure record to clear on success.
@@ -256,10 +336,15 @@ impl Sender<'_> {
                 "application/activity+json".to_owned(),
             ),
         ];
-        let signature = sign_request("POST", &path, &headers, &self.key_id, self.pair)
+        let signer = self.signer;
+        let signature = sign_request("POST", &path, &headers, &signer.key_id, &signer.pair)
             .map_err(|e| Internal::Crypto(e.to_string()))?;
         headers.push(("signature".to_owned(), signature));
-        let posted = match app.fetcher().post(inbox, &headers, self.body.to_vec()).await {
+        let posted = match app
+            .fetcher()
+            .post(inbox, &headers, self.body.to_vec())
+            .await
+        {
             Ok(posted) => posted,
             Err(e) => return self.failed(format!("delivery to {inbox}: {e}"), None).await,
         };
@@ -311,7 +396,10 @@ impl Sender<'_> {
             .record_host_failure(self.host, now, breaker(self.app))
             .await?
         {
-            tracing::warn!(host = self.host, "host keeps failing; marked unavailable, its deliveries wait for a probe");
+            tracing::warn!(
+                host = self.host,
+                "host keeps failing; marked unavailable, its deliveries wait for a probe"
+            );
             self.tripped.store(true, Ordering::SeqCst);
         }
         Ok(retry(now, error, retry_after))
@@ -321,11 +409,13 @@ impl Sender<'_> {
 /// Runs one `deliver` job. The caller holds one delivery slot for the job's
 /// host; the job takes more while free, up to `delivery_per_host`, and
 /// starts no request after `deadline` (the first excepted), so that it ends
-/// well within its lease.
+/// well within its lease. `batch` holds what was read for the jobs claimed
+/// with it.
 pub async fn run(
     app: &App,
     payload: &str,
     deadline: tokio::time::Instant,
+    batch: &Batch,
 ) -> Result<Outcome, Internal> {
     let mut job: Delivery = serde_json::from_str(payload)
         .map_err(|e| Internal::Job(format!("bad deliver payload: {e}")))?;
@@ -335,21 +425,18 @@ pub async fn run(
     };
     let host = crate::urls::authority_of(first)
         .ok_or_else(|| Internal::Job(format!("inbox without host: {first}")))?;
-    let account = app
-        .store()
-        .account(job.account_id)
-        .await?
-        .ok_or_else(|| Internal::Job(format!("no account {}", job.account_id)))?;
-    let keys = app
-        .store()
-        .account_keys(job.account_id)
-        .await?
-        .and_then(|k| k.private_key_pem)
-        .ok_or_else(|| Internal::Job(format!("account {} has no private key", job.account_id)))?;
-    let pair = signing_key(app, job.account_id, &keys)?;
+    let signer = match batch.signers.get(&job.account_id) {
+        Some(s) => s.clone(),
+        None => std::sync::Arc::new(read_signer(app, job.account_id).await?),
+    };
     // The claim skips unavailable hosts, but the breaker may have tripped
-    // since; and once the wait is over, only one delivery goes, as a probe.
-    let known = app.store().host(&host).await?;
+    // since (a host with no record when the batch was read is taken as
+    // healthy, as a delivery already in flight would be); and once the wait
+    // is over, only one delivery goes, as a probe.
+    let known = match batch.hosts.get(&host) {
+        Some(known) => *known,
+        None => app.store().host(&host).await?,
+    };
     let mut probe = false;
     if let Some(until) = known.and_then(|h| h.unavailable_until) {
         let now = now_ms();
@@ -368,8 +455,7 @@ pub async fn run(
     let send = Sender {
         app,
         host: &host,
-        key_id: app.urls().actor_key(&account.username),
-        pair: &pair,
+        signer: &signer,
         digest: sha256_digest_header(body),
         body,
         failing: AtomicBool::new(known.is_some()),
@@ -436,7 +522,10 @@ async fn settle_inboxes(
     for (inbox, result) in inboxes.iter().zip(results) {
         match result {
             Some(Sent::Ended) => {}
-            Some(Sent::Retry { error, not_before: at }) => {
+            Some(Sent::Retry {
+                error,
+                not_before: at,
+            }) => {
                 failed.push(inbox.clone());
                 errors.push(error);
                 match at {

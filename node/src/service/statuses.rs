@@ -173,8 +173,7 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
         let inboxes = crate::service::activities::audience_inboxes(app, &status).await?;
         if !inboxes.is_empty() {
             let create = crate::service::activities::create_note(app, &status).await?;
-            crate::service::deliver::enqueue_all(app, status.account_id, &inboxes, &create)
-                .await?;
+            crate::service::deliver::enqueue_all(app, status.account_id, &inboxes, &create).await?;
         }
     }
     // Direct messages land in each local participant's conversations.
