@@ -3,11 +3,13 @@
 //! at-least-once; handlers are idempotent.
 //!
 //! Kinds: `fanout` (a new status to local home feeds), `inbox` (apply a
-//! verified incoming activity), `deliver` (sign and POST one activity).
+//! verified incoming activity), `deliver` (sign and POST one activity to
+//! the inboxes of one host).
 //!
 //! `fanout` and `inbox` jobs run one after another in the worker. `deliver`
-//! jobs run concurrently, each in its own task holding a [`slots::Slot`]:
-//! at most `delivery_per_host` per host, [`slots::TOTAL_IN_FLIGHT`] in all.
+//! jobs run concurrently, each in its own task holding a [`slots::Slot`]
+//! (and more for its other inboxes while its host has them free): at most
+//! `delivery_per_host` per host, [`slots::TOTAL_IN_FLIGHT`] in all.
 //! A delivery whose host is at its cap is handed back unclaimed, and the
 //! claim skips that host until a slot frees, so a slow host never delays
 //! deliveries to others.

@@ -571,3 +571,26 @@ async fn settle_inboxes(
         payload: rewrite(&failed)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Delivery, host_of, payload};
+
+    #[test]
+    fn a_job_queued_before_jobs_carried_lists_still_reads() {
+        // What the queue held before this version: one inbox per job.
+        let old = r#"{"account_id":7,"inbox":"https://b.example/users/x/inbox","activity":"{}"}"#;
+        let mut job: Delivery = serde_json::from_str(old).unwrap();
+        assert_eq!(job.targets(), vec!["https://b.example/users/x/inbox"]);
+        assert_eq!(host_of(old).as_deref(), Some("b.example"));
+
+        let inboxes = vec![
+            "https://a.example:8443/users/x/inbox".to_owned(),
+            "https://a.example:8443/users/y/inbox".to_owned(),
+        ];
+        let new = payload(7, &inboxes, "{}").unwrap();
+        let mut job: Delivery = serde_json::from_str(&new).unwrap();
+        assert_eq!(job.targets(), inboxes);
+        assert_eq!(host_of(&new).as_deref(), Some("a.example:8443"));
+    }
+}
