@@ -262,3 +262,84 @@ async fn a_probe_lets_one_delivery_through_to_a_dead_host(db: Db) {
     );
     assert!(!unavailable(&node, &dead.host).await);
 }
+
+db_test!(a_post_to_many_inboxes_on_one_host_retries_only_the_failed_ones);
+async fn a_post_to_many_inboxes_on_one_host_retries_only_the_failed_ones(db: Db) {
+    let node = TestNode::spawn_with(TestDb::new(db).await, |c| c.delivery.per_host = 3).await;
+    let alice = node.create_user("alice").await;
+    let remote = FakeHost::start(Answer::status(202)).await;
+    remote.delay(Duration::from_millis(100));
+    // The first two answers: busy (come back in 1 s), and gone for good.
+    remote.script([Answer::retry_after(429, "1"), Answer::status(410)]);
+    let inboxes: Vec<String> = (0..12)
+        .map(|i| remote.personal_inbox(&format!("f{i}")))
+        .collect();
+    let other = FakeHost::start(Answer::status(202)).await;
+    let mut all = inboxes.clone();
+    all.push(other.inbox());
+    all.push(inboxes[0].clone());
+    let actor = format!("{}/users/alice", node.base);
+    let id = format!("{actor}/activities/{}", unique("d"));
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Announce",
+        "actor": actor,
+        "object": format!("{actor}/statuses/1"),
+    });
+    starling_node::service::deliver::enqueue_all(&node.app, alice.account.id, &all, &activity)
+        .await
+        .expect("enqueue");
+
+    eventually(
+        "every inbox but the gone one has it, the busy one after its wait",
+        Duration::from_secs(10),
+        async || remote.accepted().len() == 11,
+    )
+    .await;
+    node.drain().await;
+    let hits = remote.hits();
+    assert!(hits.iter().all(|h| h.id == id), "{hits:?}");
+    let busy = hits.iter().find(|h| h.status == 429).expect("a 429");
+    let gone = hits.iter().find(|h| h.status == 410).expect("a 410");
+    let paths = |status: u16| -> Vec<String> {
+        let mut p: Vec<String> = hits
+            .iter()
+            .filter(|h| h.status == status)
+            .map(|h| h.path.clone())
+            .collect();
+        p.sort();
+        p
+    };
+    let mut expected: Vec<String> = (0..12)
+        .map(|i| format!("/users/f{i}/inbox"))
+        .filter(|p| *p != gone.path)
+        .collect();
+    expected.sort();
+    assert_eq!(paths(202), expected, "each inbox once, the gone one never");
+    assert_eq!(
+        hits.len(),
+        13,
+        "only the busy inbox was tried again, and the gone one was not: {hits:?}"
+    );
+    let again = hits
+        .iter()
+        .rfind(|h| h.path == busy.path)
+        .expect("the busy inbox again");
+    assert!(
+        again.at - busy.at >= Duration::from_secs(1),
+        "retried {:?} after a 429 asking for 1 s",
+        again.at - busy.at
+    );
+    assert_eq!(
+        remote.max_in_flight(),
+        3,
+        "one host's inboxes go side by side, never more than the cap"
+    );
+    assert_eq!(
+        other.accepted(),
+        vec![id.clone()],
+        "the other host's inbox once"
+    );
+    assert_eq!(node.app.store().due_jobs().await.unwrap(), 0);
+}

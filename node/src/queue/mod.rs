@@ -3,11 +3,13 @@
 //! at-least-once; handlers are idempotent.
 //!
 //! Kinds: `fanout` (a new status to local home feeds), `inbox` (apply a
-//! verified incoming activity), `deliver` (sign and POST one activity).
+//! verified incoming activity), `deliver` (sign and POST one activity to
+//! the inboxes of one host).
 //!
 //! `fanout` and `inbox` jobs run one after another in the worker. `deliver`
-//! jobs run concurrently, each in its own task holding a [`slots::Slot`]:
-//! at most `delivery_per_host` per host, [`slots::TOTAL_IN_FLIGHT`] in all.
+//! jobs run concurrently, each in its own task holding a [`slots::Slot`]
+//! (and more for its other inboxes while its host has them free): at most
+//! `delivery_per_host` per host, [`slots::TOTAL_IN_FLIGHT`] in all.
 //! A delivery whose host is at its cap is handed back unclaimed, and the
 //! claim skips that host until a slot frees, so a slow host never delays
 //! deliveries to others.
@@ -48,10 +50,20 @@ pub enum Outcome {
         error: String,
         /// The earliest time to try again, if the receiver named one.
         not_before: Option<i64>,
+        /// Wait the usual backoff too (not before `not_before` either): some
+        /// of a delivery's inboxes failed without naming a time.
+        backoff: bool,
+        /// The job's new payload, when it is to be retried for less than it
+        /// was (a delivery whose other inboxes are done).
+        payload: Option<String>,
     },
-    /// Not attempted (its host became unavailable after the claim): hand it
-    /// back without counting an attempt.
-    Parked,
+    /// Not attempted (its host became unavailable after the claim), or not
+    /// all of it (then `payload` is what is left): hand it back without
+    /// counting an attempt.
+    Parked {
+        /// The job's new payload, when part of it is done.
+        payload: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,7 +91,10 @@ async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
             crate::service::inbound::run(app, args.inbox_activity).await?;
             Ok(Outcome::Done)
         }
-        "deliver" => crate::service::deliver::run(app, &job.payload).await,
+        "deliver" => {
+            let now = tokio::time::Instant::now();
+            crate::service::deliver::run(app, &job.payload, now, &Default::default()).await
+        }
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
             Ok(Outcome::Done)
@@ -94,10 +109,15 @@ pub async fn step(app: &App) -> Result<usize, Internal> {
     // How long before another worker may take a job we claim (`job_lease_seconds`).
     let lease_ms = i64::try_from(app.config().job_lease.as_millis()).unwrap_or(i64::MAX);
     let jobs = app.store().claim_jobs(BATCH, lease_ms, &busy).await?;
+    // A delivery starts no new request after half its lease, so it ends
+    // (and is recorded) before another worker may take it.
+    let deadline = tokio::time::Instant::now() + app.config().job_lease / 2;
     let claimed = jobs.len();
+    // The deliveries' authors' keys and hosts' records, once for all.
+    let batch = std::sync::Arc::new(crate::service::deliver::Batch::read(app, &jobs).await);
     for job in jobs {
         if job.kind == "deliver" {
-            start_delivery(app, job).await?;
+            start_delivery(app, job, deadline, &batch).await?;
         } else {
             let result = run(app, &job).await;
             settle(app, &job, result).await?;
@@ -108,7 +128,12 @@ pub async fn step(app: &App) -> Result<usize, Internal> {
 
 /// Starts a delivery in its own task if its host has a free slot, or hands
 /// the job back.
-async fn start_delivery(app: &App, job: DbJob) -> Result<(), Internal> {
+async fn start_delivery(
+    app: &App,
+    job: DbJob,
+    deadline: tokio::time::Instant,
+    batch: &std::sync::Arc<crate::service::deliver::Batch>,
+) -> Result<(), Internal> {
     let host = job
         .host
         .clone()
@@ -119,12 +144,13 @@ async fn start_delivery(app: &App, job: DbJob) -> Result<(), Internal> {
         return settle(app, &job, result).await;
     };
     let Some(slot) = app.delivery_slots().take(&host).await else {
-        app.store().release_job(job.id, Some(&host)).await?;
+        app.store().release_job(job.id, Some(&host), None).await?;
         return Ok(());
     };
     let app = app.clone();
+    let batch = batch.clone();
     tokio::spawn(async move {
-        let result = crate::service::deliver::run(&app, &job.payload).await;
+        let result = crate::service::deliver::run(&app, &job.payload, deadline, &batch).await;
         if let Err(e) = settle(&app, &job, result).await {
             // The lease expires and the job comes back.
             tracing::error!(id = job.id, error = %chain(&e), "recording a delivery's end failed");
@@ -138,20 +164,41 @@ async fn start_delivery(app: &App, job: DbJob) -> Result<(), Internal> {
 
 /// Records how a claimed job ended.
 async fn settle(app: &App, job: &DbJob, result: Result<Outcome, Internal>) -> Result<(), Internal> {
-    let (error, not_before) = match result {
+    let (error, not_before, backoff, payload) = match result {
+        // Deliveries end side by side: their deletions go in groups.
+        Ok(Outcome::Done) if job.kind == "deliver" => {
+            return Ok(app.delivery_slots().finish(app.store(), job.id).await?);
+        }
         Ok(Outcome::Done) => return Ok(app.store().complete_job(job.id).await?),
-        Ok(Outcome::Parked) => return Ok(app.store().release_job(job.id, None).await?),
-        Ok(Outcome::Retry { error, not_before }) => (error, not_before),
-        Err(e) => (chain(&e), None),
+        Ok(Outcome::Parked { payload }) => {
+            return Ok(app
+                .store()
+                .release_job(job.id, None, payload.as_deref())
+                .await?);
+        }
+        Ok(Outcome::Retry {
+            error,
+            not_before,
+            backoff,
+            payload,
+        }) => (error, not_before, backoff, payload),
+        Err(e) => (chain(&e), None, true, None),
     };
     if job.attempts >= MAX_ATTEMPTS {
         tracing::error!(id = job.id, kind = %job.kind, %error, "job failed for good");
         app.store().complete_job(job.id).await?;
         return Ok(());
     }
-    let run_at = not_before.unwrap_or_else(|| now_ms() + backoff_ms(job.attempts));
+    let run_at = match not_before {
+        Some(at) if !backoff => at,
+        at => at
+            .unwrap_or(i64::MIN)
+            .max(now_ms() + backoff_ms(job.attempts)),
+    };
     tracing::warn!(id = job.id, kind = %job.kind, %error, delay_ms = run_at - now_ms(), "job failed; will retry");
-    app.store().retry_job(job.id, run_at, &error).await?;
+    app.store()
+        .retry_job(job.id, run_at, &error, payload.as_deref())
+        .await?;
     Ok(())
 }
 

@@ -2,12 +2,19 @@
 //! and in all. A delivery runs only while it holds a [`Slot`]; the worker
 //! keeps claiming other jobs meanwhile, so a slow or dead host ties up its
 //! own few slots and nothing else.
+//!
+//! Finished deliveries are also recorded here, in groups ([`DeliverySlots::finish`]):
+//! whoever finds no group being written writes every id waiting, so under
+//! load one `DELETE` (one commit) records many deliveries, and alone it
+//! records one at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::store::{Store, StoreError};
 
 /// Deliveries in flight in one process, all hosts together. Enough to keep
 /// hundreds of hosts busy; bounded so a burst cannot open unbounded sockets.
@@ -22,6 +29,10 @@ pub struct DeliverySlots {
     cap: usize,
     /// Permits for all deliveries in flight ([`TOTAL_IN_FLIGHT`]).
     total: Arc<Semaphore>,
+    /// Ids of finished deliveries not yet deleted.
+    finished: Mutex<Vec<i64>>,
+    /// Held while one group of finished deliveries is being deleted.
+    writing: tokio::sync::Mutex<()>,
 }
 
 /// The right to run one delivery to one host; given back when dropped.
@@ -39,7 +50,14 @@ impl DeliverySlots {
             per_host: Mutex::new(HashMap::new()),
             cap: per_host.max(1),
             total: Arc::new(Semaphore::new(TOTAL_IN_FLIGHT)),
+            finished: Mutex::new(Vec::new()),
+            writing: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The most deliveries one host may have in flight.
+    pub fn cap(&self) -> usize {
+        self.cap
     }
 
     fn counts(&self) -> MutexGuard<'_, HashMap<String, usize>> {
@@ -81,6 +99,41 @@ impl DeliverySlots {
                 None
             }
         }
+    }
+
+    /// Another slot for `host` if one is free now, at once: for a delivery
+    /// job with several inboxes on one host, which already holds one.
+    pub fn try_take(self: &Arc<Self>, host: &str) -> Option<Slot> {
+        let permit = self.total.clone().try_acquire_owned().ok()?;
+        let mut counts = self.counts();
+        let n = counts.entry(host.to_owned()).or_insert(0);
+        if *n >= self.cap {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            slots: self.clone(),
+            host: host.to_owned(),
+            _total: permit,
+        })
+    }
+
+    /// Deletes the finished delivery `id` from the queue, with whatever
+    /// other finished deliveries are waiting: returns once a `DELETE` that
+    /// covers `id` has run (or failed: then the job's lease expires and it
+    /// runs again, which at-least-once delivery allows).
+    pub async fn finish(&self, store: &Store, id: i64) -> Result<(), StoreError> {
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
+        let _writing = self.writing.lock().await;
+        let ids = std::mem::take(&mut *self.finished.lock().unwrap_or_else(|e| e.into_inner()));
+        if ids.is_empty() {
+            // A group written while we waited held ours.
+            return Ok(());
+        }
+        store.complete_jobs(&ids).await
     }
 
     fn give_back(&self, host: &str) {

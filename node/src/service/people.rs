@@ -78,9 +78,7 @@ async fn send_all(
     inboxes: &[String],
     activity: &Value,
 ) -> Result<usize, Internal> {
-    for inbox in inboxes {
-        super::deliver::enqueue(app, account_id, inbox, activity).await?;
-    }
+    super::deliver::enqueue_all(app, account_id, inboxes, activity).await?;
     Ok(inboxes.len())
 }
 

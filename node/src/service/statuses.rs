@@ -173,9 +173,7 @@ pub async fn fan_out(app: &App, status_id: i64) -> Result<(), Internal> {
         let inboxes = crate::service::activities::audience_inboxes(app, &status).await?;
         if !inboxes.is_empty() {
             let create = crate::service::activities::create_note(app, &status).await?;
-            for inbox in inboxes {
-                crate::service::deliver::enqueue(app, status.account_id, &inbox, &create).await?;
-            }
+            crate::service::deliver::enqueue_all(app, status.account_id, &inboxes, &create).await?;
         }
     }
     // Direct messages land in each local participant's conversations.
@@ -599,8 +597,5 @@ async fn federate_change(app: &App, status: &DbStatus, kind: &str) -> Result<(),
             "object": create["object"],
         }),
     };
-    for inbox in inboxes {
-        crate::service::deliver::enqueue(app, status.account_id, &inbox, &activity).await?;
-    }
-    Ok(())
+    crate::service::deliver::enqueue_all(app, status.account_id, &inboxes, &activity).await
 }

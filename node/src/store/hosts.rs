@@ -54,6 +54,38 @@ impl Store {
         .transpose()
     }
 
+    /// The failure records of those of `domains` that have one.
+    pub async fn hosts_in(
+        &self,
+        domains: &[String],
+    ) -> Result<std::collections::HashMap<String, DbHost>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in domains.chunks(500) {
+            let mut sql = super::sql::Sql::new(
+                "SELECT domain, failures, first_failure_at, unavailable_until FROM hosts \
+                 WHERE domain IN (",
+            );
+            for (i, domain) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(domain.as_str());
+            }
+            sql.push(")");
+            for r in sql.query().fetch_all(&self.read).await? {
+                found.insert(
+                    r.try_get("domain")?,
+                    DbHost {
+                        failures: r.try_get("failures")?,
+                        first_failure_at: r.try_get("first_failure_at")?,
+                        unavailable_until: r.try_get("unavailable_until")?,
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+
     /// Counts one failed delivery to `domain` at `now` and trips the breaker
     /// if `breaker` says so. Returns true when this failure tripped it.
     pub async fn record_host_failure(

@@ -49,6 +49,8 @@ pub struct Hit {
     pub at: Instant,
     /// The activity's id.
     pub id: String,
+    /// The inbox's path (`/inbox`, or `/users/{name}/inbox`).
+    pub path: String,
     /// What the inbox answered.
     pub status: u16,
 }
@@ -97,6 +99,7 @@ impl FakeHost {
         });
         let app = Router::new()
             .route("/inbox", post(inbox))
+            .route("/users/{name}/inbox", post(inbox))
             .route("/actor", get(actor_document))
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
@@ -113,6 +116,11 @@ impl FakeHost {
     /// `http://{host}/inbox`.
     pub fn inbox(&self) -> String {
         format!("http://{}/inbox", self.host)
+    }
+
+    /// The personal inbox of `name` on this host.
+    pub fn personal_inbox(&self, name: &str) -> String {
+        format!("http://{}/users/{name}/inbox", self.host)
     }
 
     /// The next answers, before the default applies again.
@@ -204,7 +212,11 @@ impl Drop for FakeHost {
     }
 }
 
-async fn inbox(State(inner): State<Arc<Inner>>, body: String) -> impl IntoResponse {
+async fn inbox(
+    State(inner): State<Arc<Inner>>,
+    uri: axum::http::Uri,
+    body: String,
+) -> impl IntoResponse {
     let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let delay = *inner.delay.lock().unwrap();
@@ -221,6 +233,7 @@ async fn inbox(State(inner): State<Arc<Inner>>, body: String) -> impl IntoRespon
     inner.hits.lock().unwrap().push(Hit {
         at: Instant::now(),
         id,
+        path: uri.path().to_owned(),
         status: answer.status,
     });
     inner.in_flight.fetch_sub(1, Ordering::SeqCst);
