@@ -19,7 +19,7 @@
 //! ([`crate::store::hosts`]); enough of them over long enough mark it
 //! unavailable, and its deliveries wait in the queue, unclaimed, until a
 //! probe delivery (one inbox) gets through or the host sends us a signed
-//! request ([`host_alive`]). A 429 counts neither way: the host is up, just
+//! request (the inbox's commit forgets its failures, `store::inbox_batch`). A 429 counts neither way: the host is up, just
 //! busy. Per-host concurrency is the queue's business ([`crate::queue::slots`]):
 //! a job sends to its inboxes side by side on as many of its host's slots as
 //! are free, up to `delivery_per_host`.
@@ -146,20 +146,6 @@ pub async fn enqueue_all(
 pub fn host_of(payload: &str) -> Option<String> {
     let mut job: Delivery = serde_json::from_str(payload).ok()?;
     crate::urls::authority_of(job.targets().first()?)
-}
-
-/// A remote host proved it is up (it sent us a correctly signed request):
-/// forget its failures, so deliveries parked for it go out again.
-pub async fn host_alive(app: &App, host: &str) -> Result<(), Internal> {
-    // Reading first keeps the common case (a healthy host) off the write path.
-    if app.store().host(host).await?.is_none() {
-        return Ok(());
-    }
-    if app.store().host_recovered(host).await? {
-        tracing::info!(%host, "host is back (it sent a signed request); resuming deliveries");
-        app.jobs_enqueued();
-    }
-    Ok(())
 }
 
 fn breaker(app: &App) -> Breaker {
