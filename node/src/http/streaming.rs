@@ -35,6 +35,12 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long one WebSocket write may take before the client counts as slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The WebSocket settings of every stream socket (public so that the
+/// streaming benchmark's bare baseline server uses the same ones).
+pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+}
+
 /// The routes of this module.
 pub fn routes() -> Router<App> {
     Router::new()
@@ -176,6 +182,7 @@ async fn websocket(
     // Taken now: events raised once the client sees the 101 are not missed.
     let registration = app.streams().register(&app, viewer.account);
     let events = app.streams().subscribe();
+    let upgrade = configure(upgrade);
     let upgrade = match protocol {
         // masto.js sends the token as the subprotocol and requires it back.
         Some(p) => upgrade.protocols([p]),
