@@ -45,3 +45,64 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// Which of `candidates` have status `id` in their home feed with nothing
+    /// of their own bearing on how it shows there: no block either way and
+    /// no mute between them and `authors` (the status's author, and the
+    /// boosted status's), no filters at all, and no favourite, boost,
+    /// bookmark or pin of any of `ids` (the status and the boosted one).
+    /// For them the home timeline shows the same entity, so a stream renders
+    /// it once; everyone else is rendered on their own.
+    pub async fn plain_home_viewers(
+        &self,
+        id: i64,
+        authors: &[i64],
+        ids: &[i64],
+        candidates: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in candidates.chunks(1000) {
+            let mut sql = super::sql::Sql::new(
+                "SELECT h.account_id FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+                 WHERE s.deleted_at IS NULL AND h.status_id = ",
+            );
+            sql.bind(id).push(" AND h.account_id IN (");
+            sql.bind_list(chunk).push(")");
+            sql.push(
+                " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = h.account_id \
+                 AND b.target_account_id IN (",
+            );
+            sql.bind_list(authors).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target_account_id = h.account_id \
+                 AND b.account_id IN (",
+            );
+            sql.bind_list(authors).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = h.account_id \
+                 AND m.target_account_id IN (",
+            );
+            sql.bind_list(authors).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM filters f WHERE f.account_id = h.account_id) \
+                 AND NOT EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = h.account_id \
+                 AND f.status_id IN (",
+            );
+            sql.bind_list(ids).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = h.account_id \
+                 AND b.status_id IN (",
+            );
+            sql.bind_list(ids).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM status_pins p WHERE p.account_id = h.account_id \
+                 AND p.status_id IN (",
+            );
+            sql.bind_list(ids).push(
+                ")) AND NOT EXISTS (SELECT 1 FROM statuses r WHERE r.account_id = h.account_id \
+                 AND r.deleted_at IS NULL AND r.reblog_of_id IN (",
+            );
+            sql.bind_list(ids).push("))");
+            for row in sql.query().fetch_all(&self.read).await? {
+                out.push(sqlx::Row::try_get(&row, 0)?);
+            }
+        }
+        Ok(out)
+    }
+}
