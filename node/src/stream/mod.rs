@@ -138,9 +138,14 @@ impl Heard {
                     set.extend(m);
                 }
                 let connected = app.streams().connected();
+                let followers = app
+                    .store()
+                    .account(status.account_id)
+                    .await?
+                    .map_or(0, |a| a.followers_count);
                 set.extend(
                     app.store()
-                        .local_followers_among(status.account_id, &connected)
+                        .local_followers_among(status.account_id, followers, &connected)
                         .await?,
                 );
                 Ok(set)
@@ -182,8 +187,12 @@ impl Heard {
                     ids.push(original.id);
                 }
                 let candidates: Vec<i64> = home.iter().copied().collect();
+                let followers = store
+                    .account(status.account_id)
+                    .await?
+                    .map_or(0, |a| a.followers_count);
                 let plain: HashSet<i64> = store
-                    .plain_home_viewers(id, &authors, &ids, &candidates)
+                    .plain_home_viewers(id, &authors, &ids, followers, &candidates)
                     .await?
                     .into_iter()
                     .collect();
