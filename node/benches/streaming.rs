@@ -471,8 +471,12 @@ async fn connect_clients(urls: Vec<String>) -> Clients {
     let mut tasks = tokio::task::JoinSet::new();
     let n = urls.len();
     for url in urls {
-        let (gate, tx, ready_tx, frame_len) =
-            (gate.clone(), tx.clone(), ready_tx.clone(), frame_len.clone());
+        let (gate, tx, ready_tx, frame_len) = (
+            gate.clone(),
+            tx.clone(),
+            ready_tx.clone(),
+            frame_len.clone(),
+        );
         tasks.spawn(async move {
             let permit = gate.acquire_owned().await.expect("gate");
             // A light client: small buffers, as the 5,000 share the cores.
@@ -669,7 +673,10 @@ async fn run_node(db: DatabaseUrl, dir: &std::path::Path, s: &Settings) -> usize
         let answered = sent.elapsed();
         assert!(response.status().is_success(), "{}", response.status());
         let body: serde_json::Value = response.json().await.expect("status JSON");
-        let id: u64 = body["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
+        let id: u64 = body["id"]
+            .as_str()
+            .and_then(|i| i.parse().ok())
+            .expect("id");
         let arrivals = collect(&mut clients, &mut early, id, s.clients, sent).await;
         rounds.push(Round {
             response: answered,
@@ -689,9 +696,7 @@ async fn run_node(db: DatabaseUrl, dir: &std::path::Path, s: &Settings) -> usize
         per_conn(before, after_posts, s.clients),
         loadavg()
     );
-    let frame_len = clients
-        .frame_len
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let frame_len = clients.frame_len.load(std::sync::atomic::Ordering::Relaxed);
     println!(
         "SUMMARY | {} | per idle WS {ws:.1} KiB | after posts {:.1} KiB | keep-alive HTTP {http:.1} KiB | \
          to-all p50 {:.1} ms p99 {:.1} ms | arrivals p50 {:.1} p99 {:.1} ms | POST {:.1} ms | frame {frame_len} B |",
@@ -736,7 +741,9 @@ async fn run_bare(frame_len: usize, s: &Settings) {
     for k in 0..s.posts {
         let id = 1_000 + k as u64;
         // A frame shaped like the node's `update`, of the same length.
-        let head = format!("{{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"{{\\\"id\\\":\\\"{id}\\\",\\\"pad\\\":\\\"");
+        let head = format!(
+            "{{\"stream\":[\"user\"],\"event\":\"update\",\"payload\":\"{{\\\"id\\\":\\\"{id}\\\",\\\"pad\\\":\\\""
+        );
         let tail = "\\\"}\"}";
         let pad = frame_len.saturating_sub(head.len() + tail.len());
         let frame = format!("{head}{}{tail}", "x".repeat(pad));

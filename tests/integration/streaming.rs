@@ -480,8 +480,18 @@ async fn followers_of_one_post_each_see_it_as_their_home_timeline_does(db: Db) {
         }
     };
     let alice_id = alice.account.id;
-    act("muter", format!("/api/v1/accounts/{alice_id}/mute"), json!({})).await;
-    act("blocker", format!("/api/v1/accounts/{alice_id}/block"), json!({})).await;
+    act(
+        "muter",
+        format!("/api/v1/accounts/{alice_id}/mute"),
+        json!({}),
+    )
+    .await;
+    act(
+        "blocker",
+        format!("/api/v1/accounts/{alice_id}/block"),
+        json!({}),
+    )
+    .await;
     for (name, action) in [("hider", "hide"), ("warner", "warn")] {
         act(
             name,
@@ -531,8 +541,18 @@ async fn followers_of_one_post_each_see_it_as_their_home_timeline_does(db: Db) {
 
     // Flags differ per viewer: an edit shows each their own.
     let id = posted["id"].as_str().unwrap();
-    act("faver", format!("/api/v1/statuses/{id}/favourite"), json!({})).await;
-    act("booster", format!("/api/v1/statuses/{id}/reblog"), json!({})).await;
+    act(
+        "faver",
+        format!("/api/v1/statuses/{id}/favourite"),
+        json!({}),
+    )
+    .await;
+    act(
+        "booster",
+        format!("/api/v1/statuses/{id}/reblog"),
+        json!({}),
+    )
+    .await;
     node.drain().await;
     // The booster's own boost reaches their home stream first.
     let boost = sockets.get_mut("booster").unwrap().next().await;

@@ -12,8 +12,10 @@
 //! Descriptors, not entities, travel: NOTIFY payloads are capped at 8000
 //! bytes, and an entity depends on who looks. [`route`] renders each event
 //! per connection from the database, through the same visibility, block,
-//! mute and filter rules as the REST timelines; [`session`] runs one
-//! connection (bounded queue, slow consumers dropped, shutdown).
+//! mute and filter rules as the REST timelines, except that a status on
+//! `user` streams is rendered once for all viewers who see the same entity
+//! ([`Heard::shared_home`]); [`session`] runs one connection (bounded
+//! queue, slow consumers dropped, shutdown).
 
 pub mod route;
 pub mod session;
@@ -206,10 +208,11 @@ impl Heard {
                     .status(&status)
                     .await?;
                 let payload = match entity {
-                    Some(entity) => Some(Arc::from(
-                        serde_json::to_string(&entity)
-                            .map_err(|e| crate::error::Internal::Serialize(e.to_string()))?,
-                    )),
+                    Some(entity) => {
+                        Some(Arc::from(serde_json::to_string(&entity).map_err(|e| {
+                            crate::error::Internal::Serialize(e.to_string())
+                        })?))
+                    }
                     None => None,
                 };
                 Ok(SharedHome { plain, payload })
