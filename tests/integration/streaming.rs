@@ -452,3 +452,136 @@ async fn a_direct_message_reaches_only_its_recipients_direct_streams(db: Db) {
     let data: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(data["last_status"]["id"], hello["id"], "{data}");
 }
+
+db_test!(followers_of_one_post_each_see_it_as_their_home_timeline_does);
+async fn followers_of_one_post_each_see_it_as_their_home_timeline_does(db: Db) {
+    // Many followers of one author get one post: those with nothing of
+    // their own bearing on it see the same entity, and every one who mutes
+    // or blocks, filters, or has favourited or boosted it sees what their
+    // home timeline shows them, and nothing more.
+    let node = TestNode::spawn(db).await;
+    let (alice, alice_token) = node.user_with_token("alice").await;
+    let (other, other_token) = node.user_with_token("other").await;
+    let names = [
+        "plain1", "plain2", "muter", "blocker", "hider", "warner", "faver", "booster",
+    ];
+    let mut tokens = std::collections::HashMap::new();
+    for name in names {
+        let (_, token) = node.user_with_token(name).await;
+        follow(&node, &token, alice.account.id).await;
+        follow(&node, &token, other.account.id).await;
+        tokens.insert(name, token);
+    }
+    let act = |name: &str, path: String, body: Value| {
+        let token = tokens[name].clone();
+        let node = &node;
+        async move {
+            let (status, json) = node.api_post(&path, &token, body).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {json}");
+        }
+    };
+    let alice_id = alice.account.id;
+    act(
+        "muter",
+        format!("/api/v1/accounts/{alice_id}/mute"),
+        json!({}),
+    )
+    .await;
+    act(
+        "blocker",
+        format!("/api/v1/accounts/{alice_id}/block"),
+        json!({}),
+    )
+    .await;
+    for (name, action) in [("hider", "hide"), ("warner", "warn")] {
+        act(
+            name,
+            "/api/v2/filters".into(),
+            json!({"title": "no cheese", "context": ["home"], "filter_action": action,
+                   "keywords_attributes": [{"keyword": "cheese"}]}),
+        )
+        .await;
+    }
+    let mut sockets = std::collections::HashMap::new();
+    for name in names {
+        let query = format!("access_token={}&stream=user", tokens[name]);
+        sockets.insert(name, Ws::connect(&node, &query).await);
+    }
+
+    let posted = post(&node, &alice_token, json!({"status": "I like cheese"})).await;
+    node.drain().await;
+    // `other` posts next: for whoever must not see alice's post, this one is
+    // the next frame.
+    let marker = post(&node, &other_token, json!({"status": "marker"})).await;
+    node.drain().await;
+    for name in ["plain1", "plain2", "faver", "booster"] {
+        let frame = sockets.get_mut(name).unwrap().next().await;
+        assert_eq!(frame["event"], "update", "{name}");
+        assert_eq!(frame["payload"]["id"], posted["id"], "{name}");
+        assert_eq!(frame["payload"]["favourited"], false, "{name}");
+        assert_eq!(frame["payload"]["reblogged"], false, "{name}");
+        assert_eq!(frame["payload"]["account"]["acct"], "alice", "{name}");
+    }
+    let warned = sockets.get_mut("warner").unwrap().next().await;
+    assert_eq!(warned["payload"]["id"], posted["id"]);
+    assert_eq!(
+        warned["payload"]["filtered"][0]["filter"]["title"], "no cheese",
+        "a warn filter marks the post: {warned}"
+    );
+    for name in ["muter", "blocker", "hider"] {
+        let frame = sockets.get_mut(name).unwrap().next().await;
+        assert_eq!(
+            frame["payload"]["id"], marker["id"],
+            "{name} never sees alice's post: {frame}"
+        );
+    }
+    for name in ["plain1", "plain2", "faver", "booster", "warner"] {
+        let frame = sockets.get_mut(name).unwrap().next().await;
+        assert_eq!(frame["payload"]["id"], marker["id"], "{name}");
+    }
+
+    // Flags differ per viewer: an edit shows each their own.
+    let id = posted["id"].as_str().unwrap();
+    act(
+        "faver",
+        format!("/api/v1/statuses/{id}/favourite"),
+        json!({}),
+    )
+    .await;
+    act(
+        "booster",
+        format!("/api/v1/statuses/{id}/reblog"),
+        json!({}),
+    )
+    .await;
+    node.drain().await;
+    // The booster's own boost reaches their home stream first.
+    let boost = sockets.get_mut("booster").unwrap().next().await;
+    assert_eq!(boost["payload"]["reblog"]["id"], posted["id"], "{boost}");
+    let (status, _) = node
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&alice_token),
+            Some(json!({"status": "I like cheese a lot"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (name, favourited, reblogged) in [
+        ("plain1", false, false),
+        ("plain2", false, false),
+        ("faver", true, false),
+        ("booster", false, true),
+    ] {
+        let frame = sockets.get_mut(name).unwrap().next().await;
+        assert_eq!(frame["event"], "status.update", "{name}: {frame}");
+        assert_eq!(frame["payload"]["favourited"], favourited, "{name}");
+        assert_eq!(frame["payload"]["reblogged"], reblogged, "{name}");
+        assert!(
+            frame["payload"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("a lot")
+        );
+    }
+}

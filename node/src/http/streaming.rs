@@ -35,6 +35,26 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long one WebSocket write may take before the client counts as slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes a stream socket reads at a time. tungstenite's default, 128 KiB,
+/// is allocated and zero-filled for every connection as soon as it waits
+/// for a message, so 5,000 idle sockets held 640 MiB; clients only send
+/// small subscribe commands and pongs.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// The largest message or frame a client may send (a subscribe command is
+/// under 200 bytes). tungstenite's defaults (64 MiB, 16 MiB) would let any
+/// client make us buffer that much.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// The WebSocket settings of every stream socket (public so that the
+/// streaming benchmark's bare baseline server uses the same ones).
+pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+}
+
 /// The routes of this module.
 pub fn routes() -> Router<App> {
     Router::new()
@@ -176,6 +196,7 @@ async fn websocket(
     // Taken now: events raised once the client sees the 101 are not missed.
     let registration = app.streams().register(&app, viewer.account);
     let events = app.streams().subscribe();
+    let upgrade = configure(upgrade);
     let upgrade = match protocol {
         // masto.js sends the token as the subprotocol and requires it back.
         Some(p) => upgrade.protocols([p]),

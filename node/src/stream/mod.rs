@@ -12,8 +12,10 @@
 //! Descriptors, not entities, travel: NOTIFY payloads are capped at 8000
 //! bytes, and an entity depends on who looks. [`route`] renders each event
 //! per connection from the database, through the same visibility, block,
-//! mute and filter rules as the REST timelines; [`session`] runs one
-//! connection (bounded queue, slow consumers dropped, shutdown).
+//! mute and filter rules as the REST timelines, except that a status on
+//! `user` streams is rendered once for all viewers who see the same entity
+//! ([`Heard::shared_home`]); [`session`] runs one connection (bounded
+//! queue, slow consumers dropped, shutdown).
 
 pub mod route;
 pub mod session;
@@ -92,6 +94,20 @@ pub struct Heard {
     /// process by the first stream that asks, so that connections of
     /// everyone else skip the event without a query.
     home: tokio::sync::OnceCell<HashSet<i64>>,
+    /// For a status event: the viewers among `home` who see it on `user`
+    /// exactly as anyone else of them does, and that entity's JSON, rendered
+    /// once for all of them ([`Heard::shared_home`]).
+    shared_home: tokio::sync::OnceCell<SharedHome>,
+}
+
+/// See [`Heard::shared_home`].
+#[derive(Debug, Default)]
+struct SharedHome {
+    /// Viewers with the status in their home feed and nothing of their own
+    /// bearing on it (`Store::plain_home_viewers`).
+    plain: HashSet<i64>,
+    /// The entity's JSON as each of them sees it.
+    payload: Option<Arc<str>>,
 }
 
 impl Heard {
@@ -99,6 +115,7 @@ impl Heard {
         Heard {
             event,
             home: tokio::sync::OnceCell::new(),
+            shared_home: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -123,15 +140,88 @@ impl Heard {
                     set.extend(m);
                 }
                 let connected = app.streams().connected();
+                let followers = app
+                    .store()
+                    .account(status.account_id)
+                    .await?
+                    .map_or(0, |a| a.followers_count);
                 set.extend(
                     app.store()
-                        .local_followers_among(status.account_id, &connected)
+                        .local_followers_among(status.account_id, followers, &connected)
                         .await?,
                 );
                 Ok(set)
             })
             .await?;
         Ok(home.contains(&viewer))
+    }
+
+    /// Status `id` as it shows in `viewer`'s home timeline, as JSON, when
+    /// `viewer` is one of the many who all see the same entity there (the
+    /// status in their feed, no block or mute between them and its authors,
+    /// no filters, no favourite, boost, bookmark or pin of it): rendered once
+    /// per process for all of them instead of once per connection. `None`
+    /// means "work it out for this viewer alone"; it is never a refusal.
+    /// Call after [`Heard::may_reach_home`] said yes.
+    pub async fn shared_home(
+        &self,
+        app: &App,
+        id: i64,
+        viewer: i64,
+    ) -> Result<Option<Arc<str>>, crate::error::Internal> {
+        let shared = self
+            .shared_home
+            .get_or_try_init(|| async {
+                let Some(home) = self.home.get() else {
+                    return Ok::<_, crate::error::Internal>(SharedHome::default());
+                };
+                let store = app.store();
+                let Some(status) = store.status(id).await? else {
+                    return Ok(SharedHome::default());
+                };
+                let mut authors = vec![status.account_id];
+                let mut ids = vec![id];
+                if let Some(original) = status.reblog_of_id {
+                    let Some(original) = store.status(original).await? else {
+                        return Ok(SharedHome::default());
+                    };
+                    authors.push(original.account_id);
+                    ids.push(original.id);
+                }
+                let candidates: Vec<i64> = home.iter().copied().collect();
+                let followers = store
+                    .account(status.account_id)
+                    .await?
+                    .map_or(0, |a| a.followers_count);
+                let plain: HashSet<i64> = store
+                    .plain_home_viewers(id, &authors, &ids, followers, &candidates)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let Some(&someone) = plain.iter().next() else {
+                    return Ok(SharedHome::default());
+                };
+                // None of them has a flag on these statuses: tell the
+                // presenter so, instead of it asking for one of them.
+                let entity = crate::service::present::Presenter::new(app, Some(someone))
+                    .with_flags(HashMap::new(), ids.iter().copied().collect())
+                    .status(&status)
+                    .await?;
+                let payload = match entity {
+                    Some(entity) => {
+                        Some(Arc::from(serde_json::to_string(&entity).map_err(|e| {
+                            crate::error::Internal::Serialize(e.to_string())
+                        })?))
+                    }
+                    None => None,
+                };
+                Ok(SharedHome { plain, payload })
+            })
+            .await?;
+        Ok(shared
+            .payload
+            .clone()
+            .filter(|_| shared.plain.contains(&viewer)))
     }
 }
 

@@ -168,11 +168,21 @@ impl Frame {
     /// The WebSocket text message: the payload as a JSON *string*, as
     /// Mastodon (and masto.js) expect.
     pub fn websocket(&self) -> String {
-        let mut frame = serde_json::json!({ "stream": self.stream, "event": self.event });
-        if let Some(p) = &self.payload {
-            frame["payload"] = serde_json::Value::String(p.clone());
+        // Written straight from the frame: a stream writes one per
+        // connection, and the payload is the bulk of it.
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            stream: &'a [String],
+            event: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payload: Option<&'a str>,
         }
-        frame.to_string()
+        serde_json::to_string(&Wire {
+            stream: &self.stream,
+            event: self.event,
+            payload: self.payload.as_deref(),
+        })
+        .unwrap_or_default()
     }
 
     /// The Server-Sent Events block.
@@ -210,10 +220,18 @@ pub async fn render(
                 "status.update"
             };
             for stream in subs {
-                if let (Stream::User, Some(me)) = (stream, viewer.account)
-                    && !heard.may_reach_home(app, *id, me).await?
-                {
-                    continue;
+                if let (Stream::User, Some(me)) = (stream, viewer.account) {
+                    if !heard.may_reach_home(app, *id, me).await? {
+                        continue;
+                    }
+                    if let Some(payload) = heard.shared_home(app, *id, me).await? {
+                        frames.push(Frame {
+                            stream: stream.names(),
+                            event: name,
+                            payload: Some(payload.to_string()),
+                        });
+                        continue;
+                    }
                 }
                 if let Some(status) = status_on(app, viewer.account, stream, *id).await? {
                     frames.push(Frame {
@@ -314,10 +332,17 @@ async fn status_on(
     id: i64,
 ) -> Result<Option<Status>, Internal> {
     let store = app.store();
+    let mut presenter = Presenter::new(app, viewer);
+    // Whether the viewer may have filters to apply (known for home).
+    let mut has_filters = true;
     let (rows, context): (Vec<DbStatus>, &str) = match stream {
         Stream::User => {
             let Some(me) = viewer else { return Ok(None) };
             let home = crate::service::statuses::home_timeline(app, me, around(id)).await?;
+            // As `GET /api/v1/timelines/home` does: the page came with the
+            // viewer's flags and whether they have filters.
+            has_filters = home.context.has_filters;
+            presenter = presenter.with_flags(home.flags, home.flagged);
             (
                 without_hidden_authors(app, &home.context.hidden, home.statuses).await?,
                 "home",
@@ -354,8 +379,8 @@ async fn status_on(
     if rows.is_empty() {
         return Ok(None);
     }
-    let mut items = Presenter::new(app, viewer).statuses(&rows).await?;
-    if let Some(v) = viewer {
+    let mut items = presenter.statuses(&rows).await?;
+    if let Some(v) = viewer.filter(|_| has_filters) {
         crate::service::filters::apply(app, v, context, &mut items).await?;
     }
     Ok(items.pop())
