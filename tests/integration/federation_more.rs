@@ -95,6 +95,79 @@ async fn a_reply_reaches_the_parent_author_without_a_mention(db: Db) {
     assert_eq!(seen["replies_count"], 0, "{seen}");
 }
 
+db_test!(edits_and_deletes_reach_servers_whose_users_liked_or_boosted);
+async fn edits_and_deletes_reach_servers_whose_users_liked_or_boosted(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let c = TestNode::spawn(db).await;
+    let (_, alice) = a.user_with_token("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    let (_, carol) = c.user_with_token("carol").await;
+    let (_, post) = a
+        .api_post("/api/v1/statuses", &alice, json!({"status": "first take"}))
+        .await;
+    let uri = post["uri"].as_str().unwrap();
+
+    // Neither follows alice: bob likes her post, carol boosts it.
+    let on_b = resolve_status(&b, &bob, uri).await;
+    let on_c = resolve_status(&c, &carol, uri).await;
+    let (code, _) = b
+        .api_post(
+            &format!("/api/v1/statuses/{on_b}/favourite"),
+            &bob,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = c
+        .api_post(
+            &format!("/api/v1/statuses/{on_c}/reblog"),
+            &carol,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&[&a, &b, &c]).await;
+
+    let (code, _) = a
+        .api(
+            Method::PUT,
+            &format!("/api/v1/statuses/{}", id(&post)),
+            Some(&alice),
+            Some(json!({"status": "second take"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    settle(&[&a, &b, &c]).await;
+    for (node, token, local) in [(&b, &bob, &on_b), (&c, &carol, &on_c)] {
+        let (_, seen) = node
+            .api_get(&format!("/api/v1/statuses/{local}"), token)
+            .await;
+        assert!(
+            seen["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("second take"),
+            "{seen}"
+        );
+    }
+
+    a.api(
+        Method::DELETE,
+        &format!("/api/v1/statuses/{}", id(&post)),
+        Some(&alice),
+        None,
+    )
+    .await;
+    settle(&[&a, &b, &c]).await;
+    for (node, token, local) in [(&b, &bob, &on_b), (&c, &carol, &on_c)] {
+        let (code, _) = node
+            .api_get(&format!("/api/v1/statuses/{local}"), token)
+            .await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "deleted on {}", node.domain);
+    }
+}
+
 db_test!(remote_accounts_show_their_real_uri_and_url);
 async fn remote_accounts_show_their_real_uri_and_url(db: Db) {
     let a = TestNode::spawn(db).await;

@@ -572,7 +572,14 @@ async fn federate_change(app: &App, status: &DbStatus, kind: &str) -> Result<(),
     if !status.local || status.reblog_of_id.is_some() {
         return Ok(());
     }
-    let inboxes = crate::service::activities::audience_inboxes(app, status).await?;
+    let mut inboxes = crate::service::activities::audience_inboxes(app, status).await?;
+    // Servers whose users boosted, liked or answered a public post hold a
+    // copy of it too (as Mastodon's reach for edits and deletes).
+    if matches!(status.visibility.as_str(), "public" | "unlisted") {
+        inboxes.extend(app.store().interacted_inboxes(status.id).await?);
+        inboxes.sort();
+        inboxes.dedup();
+    }
     if inboxes.is_empty() {
         return Ok(());
     }

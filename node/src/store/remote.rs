@@ -338,6 +338,24 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+
+    /// Shared (else personal) inboxes of the remote accounts that boosted,
+    /// favourited or replied to a status, deleted boosts and replies
+    /// included: servers holding a copy of it that its author's followers'
+    /// servers may not cover.
+    pub async fn interacted_inboxes(&self, status_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT coalesce(a.shared_inbox_url, a.inbox_url) FROM accounts a \
+             WHERE a.inbox_url IS NOT NULL AND a.id IN ( \
+             SELECT account_id FROM statuses WHERE reblog_of_id = $1 \
+             UNION SELECT account_id FROM statuses WHERE in_reply_to_id = $1 \
+             UNION SELECT account_id FROM favourites WHERE status_id = $1)",
+        )
+        .bind(status_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
 }
 
 impl Store {
