@@ -27,6 +27,10 @@ mod delivery;
 mod inbox;
 #[path = "../../federation/benches/support/openssl.rs"]
 mod openssl;
+#[path = "support/sql.rs"]
+mod sql;
+
+pub use sql::exec;
 
 use sqlx::AnyPool;
 use starling_node::config::{Config, DatabaseUrl};
@@ -153,17 +157,4 @@ pub async fn raw_pool(db: &DatabaseUrl) -> AnyPool {
         .connect(&url)
         .await
         .expect("raw pool")
-}
-
-/// Runs SQL text; `TRUE`/`FALSE` become 1/0 on SQLite.
-pub async fn exec(pool: &AnyPool, db: &DatabaseUrl, sql: String) {
-    let sql = if matches!(db, DatabaseUrl::Sqlite(_)) {
-        sql.replace("TRUE", "1").replace("FALSE", "0")
-    } else {
-        sql
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(pool)
-        .await
-        .expect("seed sql");
 }

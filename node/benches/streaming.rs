@@ -42,6 +42,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+#[path = "support/sql.rs"]
+mod sql;
+#[path = "support/users.rs"]
+mod users;
+
+use sql::exec;
+use users::user_with_token;
+
 /// Connections opened at once while connecting the clients.
 const CONNECT_CONCURRENCY: usize = 64;
 /// How long one post may take to reach everyone before the run fails.
@@ -144,19 +152,6 @@ fn url_of(db: &DatabaseUrl) -> String {
     }
 }
 
-/// Runs SQL text; `TRUE`/`FALSE` become 1/0 on SQLite.
-async fn exec(pool: &AnyPool, db: &DatabaseUrl, sql: String) {
-    let sql = if matches!(db, DatabaseUrl::Sqlite(_)) {
-        sql.replace("TRUE", "1").replace("FALSE", "0")
-    } else {
-        sql
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(pool)
-        .await
-        .expect("seed sql");
-}
-
 /// What the seeding leaves for the run.
 struct Seeded {
     poster_token: String,
@@ -166,9 +161,7 @@ struct Seeded {
 /// The poster (through the services, so it has keys and a real token) and
 /// `clients` followers with `read` tokens (SQL, in chunks of 1,000).
 async fn seed(db: &DatabaseUrl, clients: usize) -> Seeded {
-    use starling_node::service::accounts::{NewUser, create_local_user};
-    use starling_node::service::apps::{issue_token, register_app};
-    use starling_node::service::oauth::{Scopes, hash_secret};
+    use starling_node::service::oauth::hash_secret;
 
     let t = Instant::now();
     let config = Config {
@@ -186,35 +179,7 @@ async fn seed(db: &DatabaseUrl, clients: usize) -> Seeded {
     let app = starling_node::app::App::build(config)
         .await
         .expect("node (migrations)");
-    let poster = create_local_user(
-        &app,
-        NewUser {
-            username: "poster".into(),
-            email: "poster@example.com".into(),
-            password: "bench password".into(),
-            admin: false,
-        },
-    )
-    .await
-    .expect("poster");
-    let client = register_app(
-        &app,
-        "streambench",
-        &["urn:ietf:wg:oauth:2.0:oob".to_owned()],
-        "read write",
-        None,
-    )
-    .await
-    .expect("app");
-    let poster_token = issue_token(
-        &app,
-        &client.app,
-        Some(poster.id),
-        Scopes::parse("read write").expect("scopes"),
-    )
-    .await
-    .expect("token")
-    .token;
+    let (poster, poster_token, app_id) = user_with_token(&app, "poster").await;
     app.store().close().await;
 
     let pool = sqlx::any::AnyPoolOptions::new()
@@ -264,7 +229,7 @@ async fn seed(db: &DatabaseUrl, clients: usize) -> Seeded {
                     "({}, '{}', {}, {}, 'read', {now})",
                     3 * base + k,
                     hash_secret(&tokens[k as usize]),
-                    client.app.id,
+                    app_id,
                     2 * base + k
                 ))
             ),

@@ -22,9 +22,11 @@ use axum::routing::get;
 use sqlx::{AnyPool, Row};
 use starling_node::app::{self, App};
 use starling_node::config::{Config, DatabaseUrl};
-use starling_node::service::accounts::{NewUser, create_local_user};
-use starling_node::service::apps::{issue_token, register_app};
-use starling_node::service::oauth::Scopes;
+
+#[path = "support/users.rs"]
+mod users;
+
+use users::user_with_token;
 
 const STATUSES: i64 = 100_000;
 const FOLLOWEES: i64 = 500;
@@ -283,35 +285,7 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         job_lease: starling_node::config::DEFAULT_JOB_LEASE,
     };
     let app = App::build(config).await.expect("node");
-    let viewer = create_local_user(
-        &app,
-        NewUser {
-            username: "viewer".into(),
-            email: "viewer@example.com".into(),
-            password: "bench password".into(),
-            admin: false,
-        },
-    )
-    .await
-    .expect("viewer");
-    let client = register_app(
-        &app,
-        "bench",
-        &["urn:ietf:wg:oauth:2.0:oob".to_owned()],
-        "read write",
-        None,
-    )
-    .await
-    .expect("app");
-    let token = issue_token(
-        &app,
-        &client.app,
-        Some(viewer.id),
-        Scopes::parse("read write").expect("scopes"),
-    )
-    .await
-    .expect("token")
-    .token;
+    let (viewer, token, _) = user_with_token(&app, "viewer").await;
 
     let pool = raw_pool(&db).await;
     let seed = Instant::now();
