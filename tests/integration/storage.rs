@@ -143,3 +143,47 @@ async fn a_fresh_database_gets_its_schema_at_start(db: Db) {
     assert!(app.store().local_users().await.unwrap().is_empty());
     app.store().close().await;
 }
+
+db_test!(sqlite_statistics_samples_are_dropped_at_start);
+async fn sqlite_statistics_samples_are_dropped_at_start(db: Db) {
+    // An ANALYZE run by hand leaves STAT4 samples, which make SQLite prepare
+    // statements again on every execution; a (re)started node drops them and
+    // keeps the row counts. PostgreSQL has nothing of the kind.
+    let test_db = TestDb::new(db).await;
+    let store = Store::connect(&test_db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.close().await;
+    let starling_node::config::DatabaseUrl::Sqlite(path) = &test_db.url else {
+        let store = Store::connect(&test_db.url).await.unwrap();
+        store.drop_stat4_samples().await.unwrap();
+        return;
+    };
+    let url = format!("sqlite://{}", path.display());
+    let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+    let count = |table: &'static str| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&raw)
+            .await
+            .unwrap()
+        }
+    };
+    sqlx::raw_sql(
+        "CREATE TABLE t (x INTEGER); CREATE INDEX t_x ON t (x); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+         INSERT INTO t SELECT i % 7 FROM n; ANALYZE;",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    assert!(count("sqlite_stat4").await > 0, "ANALYZE wrote samples");
+
+    let store = Store::connect(&test_db.url).await.unwrap();
+    assert_eq!(count("sqlite_stat4").await, 0, "the samples are gone");
+    assert!(count("sqlite_stat1").await > 0, "the row counts stay");
+    store.close().await;
+    raw.close().await;
+}
