@@ -33,6 +33,10 @@ pub struct DeliverySlots {
     finished: Mutex<Vec<i64>>,
     /// Held while one group of finished deliveries is being deleted.
     writing: tokio::sync::Mutex<()>,
+    /// Hosts whose breaker a delivery of this process tripped, until one
+    /// answers again: jobs claimed before the trip read the host again
+    /// instead of trusting the claim's (older) view of it.
+    tripped: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The right to run one delivery to one host; given back when dropped.
@@ -52,7 +56,25 @@ impl DeliverySlots {
             total: Arc::new(Semaphore::new(TOTAL_IN_FLIGHT)),
             finished: Mutex::new(Vec::new()),
             writing: tokio::sync::Mutex::new(()),
+            tripped: Mutex::new(std::collections::HashSet::new()),
         })
+    }
+
+    /// Records that a delivery here tripped `host`'s breaker (or, with
+    /// `false`, that the host answered again).
+    pub fn set_tripped(&self, host: &str, tripped: bool) {
+        let mut set = self.tripped.lock().unwrap_or_else(|p| p.into_inner());
+        if tripped {
+            set.insert(host.to_owned());
+        } else {
+            set.remove(host);
+        }
+    }
+
+    /// Whether a delivery here tripped `host`'s breaker since it last answered.
+    pub fn was_tripped(&self, host: &str) -> bool {
+        let set = self.tripped.lock().unwrap_or_else(|p| p.into_inner());
+        set.contains(host)
     }
 
     /// The most deliveries one host may have in flight.

@@ -363,11 +363,12 @@ impl Sender<'_> {
 
     /// The host answered: forget its failures, if it had any.
     async fn recovered(&self) -> Result<(), Internal> {
-        if self.failing.swap(false, Ordering::SeqCst)
-            && self.app.store().host_recovered(self.host).await?
-        {
-            tracing::info!(host = self.host, "host is back; resuming deliveries");
-            self.app.jobs_enqueued();
+        if self.failing.swap(false, Ordering::SeqCst) {
+            self.app.delivery_slots().set_tripped(self.host, false);
+            if self.app.store().host_recovered(self.host).await? {
+                tracing::info!(host = self.host, "host is back; resuming deliveries");
+                self.app.jobs_enqueued();
+            }
         }
         Ok(())
     }
@@ -387,6 +388,7 @@ impl Sender<'_> {
                 "host keeps failing; marked unavailable, its deliveries wait for a probe"
             );
             self.tripped.store(true, Ordering::SeqCst);
+            self.app.delivery_slots().set_tripped(self.host, true);
         }
         Ok(retry(now, error, retry_after))
     }
@@ -416,12 +418,14 @@ pub async fn run(
         None => std::sync::Arc::new(read_signer(app, job.account_id).await?),
     };
     // The claim skips unavailable hosts, but the breaker may have tripped
-    // since (a host with no record when the batch was read is taken as
-    // healthy, as a delivery already in flight would be); and once the wait
-    // is over, only one delivery goes, as a probe.
+    // since: a host with no record when the batch was read is taken as
+    // healthy, as a delivery already in flight would be, unless a delivery
+    // of this process tripped it since. Once the wait is over, only one
+    // delivery goes, as a probe.
     let known = match batch.hosts.get(&host) {
-        Some(known) => *known,
-        None => app.store().host(&host).await?,
+        Some(known) if !app.delivery_slots().was_tripped(&host) => *known,
+        // Tripped here since the claim was read: its view is out of date.
+        _ => app.store().host(&host).await?,
     };
     let mut probe = false;
     if let Some(until) = known.and_then(|h| h.unavailable_until) {
