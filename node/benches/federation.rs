@@ -21,6 +21,8 @@
 //! `BENCH_PART=delivery` or `inbox` for one part;
 //! `BENCH_INBOX_ACTIVITIES`, default 20,000, how many to pre-sign).
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "federation/delivery.rs"]
 mod delivery;
 #[path = "federation/inbox.rs"]
@@ -29,6 +31,8 @@ mod inbox;
 mod openssl;
 #[path = "support/sql.rs"]
 mod sql;
+
+use db::{admin_sql, url_of};
 
 pub use sql::exec;
 
@@ -118,16 +122,6 @@ fn main() {
     println!("\nload average at end: {}", loadavg());
 }
 
-async fn admin_sql(url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPool::connect(url).await.expect("postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .expect("admin sql");
-    pool.close().await;
-}
-
 /// A node's configuration on `database` serving `domain` (dev mode, so
 /// loopback targets are allowed; client rate limits off).
 pub fn config(database: DatabaseUrl, domain: &str, bind: std::net::SocketAddr) -> Config {
@@ -148,10 +142,7 @@ pub fn config(database: DatabaseUrl, domain: &str, bind: std::net::SocketAddr) -
 /// A raw pool on the same database, for seeding and checks.
 pub async fn raw_pool(db: &DatabaseUrl) -> AnyPool {
     sqlx::any::install_default_drivers();
-    let url = match db {
-        DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        DatabaseUrl::Postgres(u) => u.clone(),
-    };
+    let url = url_of(db);
     sqlx::any::AnyPoolOptions::new()
         .max_connections(4)
         .connect(&url)

@@ -35,18 +35,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sqlx::AnyPool;
 use starling_node::config::{Config, DatabaseUrl};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/sql.rs"]
 mod sql;
 #[path = "support/users.rs"]
 mod users;
 
+use db::{admin_sql, url_of};
 use sql::exec;
 use users::user_with_token;
 
@@ -133,23 +135,6 @@ fn main() {
 struct Settings {
     clients: usize,
     posts: usize,
-}
-
-async fn admin_sql(url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPool::connect(url).await.expect("postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .expect("admin sql");
-    pool.close().await;
-}
-
-fn url_of(db: &DatabaseUrl) -> String {
-    match db {
-        DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        DatabaseUrl::Postgres(u) => u.clone(),
-    }
 }
 
 /// What the seeding leaves for the run.

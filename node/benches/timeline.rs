@@ -23,9 +23,12 @@ use sqlx::{AnyPool, Row};
 use starling_node::app::{self, App};
 use starling_node::config::{Config, DatabaseUrl};
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/users.rs"]
 mod users;
 
+use db::{admin_sql, url_of};
 use users::user_with_token;
 
 const STATUSES: i64 = 100_000;
@@ -68,23 +71,6 @@ fn main() {
         admin_sql(&admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
         let _ = std::fs::remove_dir_all(&dir);
     });
-}
-
-async fn admin_sql(url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPool::connect(url).await.expect("postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&pool)
-        .await
-        .expect("admin sql");
-    pool.close().await;
-}
-
-fn url_of(db: &DatabaseUrl) -> String {
-    match db {
-        DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        DatabaseUrl::Postgres(u) => u.clone(),
-    }
 }
 
 /// A raw pool for seeding and for the bare endpoint.
