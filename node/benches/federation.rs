@@ -27,12 +27,15 @@ mod db;
 mod delivery;
 #[path = "federation/inbox.rs"]
 mod inbox;
+#[path = "support/load.rs"]
+mod load_summary;
 #[path = "../../federation/benches/support/openssl.rs"]
 mod openssl;
 #[path = "support/sql.rs"]
 mod sql;
 
 use db::{admin_sql, url_of};
+pub use load_summary::{Load, summarise};
 
 pub use sql::exec;
 

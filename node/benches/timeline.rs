@@ -25,10 +25,13 @@ use starling_node::config::{Config, DatabaseUrl};
 
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/load.rs"]
+mod load_summary;
 #[path = "support/users.rs"]
 mod users;
 
 use db::{admin_sql, url_of};
+use load_summary::{Load, summarise};
 use users::user_with_token;
 
 const STATUSES: i64 = 100_000;
@@ -136,13 +139,6 @@ async fn seed_follows(pool: &AnyPool, first_id: i64, pairs: impl Iterator<Item =
     }
 }
 
-struct Load {
-    requests: u64,
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
 /// `CONCURRENCY` workers GET `url` for `seconds`.
 async fn load(
     url: String,
@@ -188,19 +184,7 @@ async fn load(
     for w in workers {
         all.extend(w.await.expect("worker"));
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pick = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Load {
-        requests: all.len() as u64,
-        rps: all.len() as f64 / elapsed,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
+    summarise(all, started.elapsed().as_secs_f64())
 }
 
 /// Mean latency of 200 sequential GETs on one connection.

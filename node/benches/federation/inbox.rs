@@ -14,7 +14,7 @@ use starling_node::app::{self, App};
 use starling_node::config::{DatabaseUrl, Role};
 use starling_node::store::remote::RemoteActor;
 
-use super::{Settings, config, loadavg, raw_pool};
+use super::{Load, Settings, config, loadavg, raw_pool, summarise};
 
 const CONNECTIONS: usize = 64;
 const ACTORS: usize = 8;
@@ -26,13 +26,6 @@ const WARM_UP: usize = 1_000;
 struct Signed {
     headers: Vec<(String, String)>,
     body: axum::body::Bytes,
-}
-
-struct Load {
-    requests: usize,
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
 }
 
 /// Signs `n` unique Creates by `ACTORS` actors to `domain`, on every core.
@@ -155,19 +148,7 @@ async fn load(url: &str, signed: &Arc<Vec<Signed>>, from: usize, to: usize, seco
     for w in workers {
         all.extend(w.await.expect("worker"));
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pick = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Load {
-        requests: all.len(),
-        rps: all.len() as f64 / elapsed,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
+    summarise(all, started.elapsed().as_secs_f64())
 }
 
 pub async fn run(db: DatabaseUrl, settings: &Settings) {
