@@ -28,6 +28,20 @@ pub struct CachedSigningKey {
     pub pair: Arc<aws_lc_rs::rsa::KeyPair>,
 }
 
+/// A status's JSON as every signed-in viewer without a favourite, boost,
+/// bookmark or pin on it sees it (no filters applied), and the versions of
+/// the rows it was rendered from. Taken only while both versions equal the
+/// ones just read, as for [`CachedAccount`].
+#[derive(Clone)]
+pub struct PlainStatus {
+    /// `statuses.version` when rendered.
+    pub version: i64,
+    /// The author's `accounts.version` when rendered.
+    pub author_version: i64,
+    /// The serialised Status entity.
+    pub json: Arc<[u8]>,
+}
+
 /// The caches one process keeps.
 pub struct Caches {
     /// Account entities by account id.
@@ -35,6 +49,9 @@ pub struct Caches {
     /// Client applications shown on statuses, by app id (name and website
     /// never change after registration). `None`: no such app.
     pub apps: GenCache<i64, Option<StatusApplication>>,
+    /// Statuses' JSON for viewers with no flags on them, by status id (the
+    /// home timeline's rows, most of which no viewer has touched).
+    pub plain_statuses: GenCache<i64, PlainStatus>,
     /// Local accounts' parsed private keys, by account id; used only when
     /// the PEM just read from `account_keys` is the same.
     pub signing_keys: GenCache<i64, CachedSigningKey>,
@@ -48,6 +65,8 @@ impl Default for Caches {
         Caches {
             accounts: GenCache::new(20_000),
             apps: GenCache::new(1_000),
+            // About 1.5 KiB each: at most ~30 MiB for both generations.
+            plain_statuses: GenCache::new(10_000),
             signing_keys: GenCache::new(1_000),
             remote_keys: Default::default(),
         }

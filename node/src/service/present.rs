@@ -12,7 +12,7 @@ use starling_protocol::mastodon::{
 
 use crate::app::App;
 use crate::error::Internal;
-use crate::service::cache::CachedAccount;
+use crate::service::cache::{CachedAccount, PlainStatus};
 use crate::store::accounts::DbAccount;
 use crate::store::feeds::DbNotification;
 use crate::store::statuses::{DbStatus, ViewerFlags};
@@ -276,6 +276,94 @@ impl<'a> Presenter<'a> {
 
     /// Status entities in the given order; boosts carry their original.
     pub async fn statuses(&self, rows: &[DbStatus]) -> Result<Vec<Status>, Internal> {
+        Ok(self
+            .rendered(rows)
+            .await?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect())
+    }
+
+    /// Whether `s` is shown to this viewer exactly as to every signed-in
+    /// viewer with no flags on it: not a boost (its original's flags would
+    /// count too), and the viewer's flags on it were read and none is set.
+    fn plain(&self, s: &DbStatus) -> bool {
+        self.viewer.is_some()
+            && s.reblog_of_id.is_none()
+            && self.known_flags.as_ref().is_some_and(|(flags, covered)| {
+                covered.contains(&s.id)
+                    && flags
+                        .get(&s.id)
+                        .is_none_or(|f| *f == ViewerFlags::default())
+            })
+    }
+
+    /// [`Presenter::statuses`] as a JSON array, the same bytes as serialising
+    /// it, but statuses this viewer sees plainly ([`Presenter::plain`]) are
+    /// taken from the per-process cache while their row and author versions
+    /// are unchanged, and stored there when rendered. A page of statuses
+    /// nobody flagged then costs no lookups and no serialisation. Filters are
+    /// not applied: callers with filters to apply use `statuses`.
+    pub async fn statuses_json(&self, rows: &[DbStatus]) -> Result<Vec<u8>, Internal> {
+        let cache = &self.app.caches().plain_statuses;
+        let cached: Vec<Option<Arc<[u8]>>> = rows
+            .iter()
+            .map(|s| {
+                self.plain(s)
+                    .then(|| cache.get(&s.id))
+                    .flatten()
+                    .filter(|c| c.version == s.version && c.author_version == s.author_version)
+                    .map(|c| c.json)
+            })
+            .collect();
+        let missing: Vec<DbStatus> = rows
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(s, _)| s.clone())
+            .collect();
+        let mut rendered: HashMap<i64, Status> = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            self.rendered(&missing).await?.into_iter().collect()
+        };
+        let mut out = Vec::with_capacity(2 + rows.len() * 1536);
+        out.push(b'[');
+        for (s, cached) in rows.iter().zip(cached) {
+            let json = match cached {
+                Some(json) => json,
+                None => {
+                    let Some(status) = rendered.remove(&s.id) else {
+                        continue;
+                    };
+                    let json: Arc<[u8]> = serde_json::to_vec(&status)
+                        .map_err(|e| Internal::Serialize(e.to_string()))?
+                        .into();
+                    if self.plain(s) {
+                        cache.insert(
+                            s.id,
+                            PlainStatus {
+                                version: s.version,
+                                author_version: s.author_version,
+                                json: json.clone(),
+                            },
+                        );
+                    }
+                    json
+                }
+            };
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&json);
+        }
+        out.push(b']');
+        Ok(out)
+    }
+
+    /// Status entities with their row ids, in the given order (rows whose
+    /// author or original is gone are left out).
+    async fn rendered(&self, rows: &[DbStatus]) -> Result<Vec<(i64, Status)>, Internal> {
         let store = self.app.store();
         // The originals of boosts.
         let reblog_ids: Vec<i64> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
@@ -400,7 +488,7 @@ impl<'a> Presenter<'a> {
                     status.url = None;
                     status.reblog = Some(Box::new(inner));
                 }
-                Some(status)
+                Some((s.id, status))
             })
             .collect())
     }

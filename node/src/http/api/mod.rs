@@ -54,7 +54,23 @@ impl PageParams {
 /// (`max_id` = the last cursor), `prev` to newer (`min_id` = the first).
 /// `cursors` are the pagination ids of the items, in order.
 pub fn paged<T: Serialize>(app: &App, path: &str, items: &[T], cursors: &[i64]) -> Response {
-    let mut response = axum::Json(items).into_response();
+    with_link(app, path, axum::Json(items).into_response(), cursors)
+}
+
+/// [`paged`] for a list already serialised as a JSON array.
+pub fn paged_json(app: &App, path: &str, json: Vec<u8>, cursors: &[i64]) -> Response {
+    let response = (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response();
+    with_link(app, path, response, cursors)
+}
+
+fn with_link(app: &App, path: &str, mut response: Response, cursors: &[i64]) -> Response {
     if let (Some(first), Some(last)) = (cursors.first(), cursors.last()) {
         let base = app.urls().path(path);
         let link =

@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::http::api::{PageParams, paged};
+use crate::http::api::{PageParams, paged, paged_json};
 use crate::http::auth::{Auth, MaybeAuth};
 use crate::http::error::ApiError;
 use crate::http::params::{QueryParams, de};
@@ -68,11 +68,14 @@ async fn home(
     let rows = without_hidden_authors(&app, &home.context.hidden, home.statuses).await?;
     let cursors: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let presenter = Presenter::new(&app, Some(me)).with_flags(home.flags, home.flagged);
-    let mut items = presenter.statuses(&rows).await?;
-    if home.context.has_filters {
-        crate::service::filters::apply(&app, me, "home", &mut items).await?;
+    const PATH: &str = "/api/v1/timelines/home";
+    if !home.context.has_filters {
+        let json = presenter.statuses_json(&rows).await?;
+        return Ok(paged_json(&app, PATH, json, &cursors));
     }
-    Ok(paged(&app, "/api/v1/timelines/home", &items, &cursors))
+    let mut items = presenter.statuses(&rows).await?;
+    crate::service::filters::apply(&app, me, "home", &mut items).await?;
+    Ok(paged(&app, PATH, &items, &cursors))
 }
 
 #[derive(Debug, Deserialize)]
