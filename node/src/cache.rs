@@ -57,6 +57,13 @@ impl<K: Eq + Hash + Copy, V: Clone> GenCache<K, V> {
         Some(v)
     }
 
+    /// Forgets `key`.
+    pub fn remove(&self, key: &K) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.young.remove(key);
+        g.old.remove(key);
+    }
+
     /// Stores `value` under `key`.
     pub fn insert(&self, key: K, value: V) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());

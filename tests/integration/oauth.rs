@@ -523,3 +523,82 @@ async fn scopes_and_revocation_are_enforced(db: Db) {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Revokes `token` through `POST /oauth/revoke`.
+async fn revoke(node: &TestNode, client: (&str, &str), token: &str) {
+    let response = node
+        .http
+        .post(format!("{}/oauth/revoke", node.base))
+        .form(&[
+            ("client_id", client.0),
+            ("client_secret", client.1),
+            ("token", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+db_test!(a_revoked_token_is_refused_at_once_by_every_process);
+async fn a_revoked_token_is_refused_at_once_by_every_process(db: Db) {
+    // The home timeline takes tokens it has seen from memory and confirms
+    // them in the statement that reads the page: revoking through one
+    // process must still refuse the token on the very next request to any.
+    let a = TestNode::spawn(db).await;
+    let domain = a.domain.clone();
+    let b = TestNode::spawn_with(a.db.clone(), |c| c.domain = domain).await;
+    a.create_user("alice").await;
+    a.create_user("bob").await;
+    let (id, secret) = register(&a, "read write follow", REDIRECT).await;
+    let mut tokens = Vec::new();
+    // bob follows nobody and posts nothing: his home is empty.
+    for (user, scope) in [("bob", "read"), ("alice", "read"), ("alice", "write")] {
+        let password = format!("password-of-{user}");
+        let (_, token) = password_token(&a, &id, &secret, user, &password, scope).await;
+        tokens.push(token["access_token"].as_str().unwrap().to_owned());
+    }
+    let (empty, full, write_only) = (&tokens[0], &tokens[1], &tokens[2]);
+    let (status, _) = a
+        .api_post("/api/v1/statuses", write_only, json!({"status": "hi"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    a.drain().await;
+
+    // Both processes have seen every token (a home page each, or a 403 for
+    // the one without `read`).
+    for node in [&a, &b] {
+        for token in [empty, full] {
+            let (status, _) = node.api_get("/api/v1/timelines/home", token).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = node.api_get("/api/v1/timelines/home", write_only).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (_, page) = a.api_get("/api/v1/timelines/home", full).await;
+    assert_eq!(page.as_array().map(Vec::len), Some(1), "{page}");
+    let (_, page) = b.api_get("/api/v1/timelines/home", empty).await;
+    assert_eq!(page, json!([]));
+
+    // The page read confirms the token: a non-empty page on the other
+    // process, the empty-page path, and the scope refusal all give 401.
+    revoke(&a, (&id, &secret), full).await;
+    revoke(&a, (&id, &secret), write_only).await;
+    for node in [&b, &a] {
+        let (status, body) = node.api_get("/api/v1/timelines/home", full).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        let (status, _) = node.api_get("/api/v1/timelines/home", write_only).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // bob's token still works on both; revoked through b, the empty page
+    // confirms it as the full one did.
+    for node in [&b, &a] {
+        let (status, _) = node.api_get("/api/v1/timelines/home", empty).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    revoke(&b, (&id, &secret), empty).await;
+    for node in [&a, &b] {
+        let (status, _) = node.api_get("/api/v1/timelines/home", empty).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}

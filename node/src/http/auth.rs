@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::service::oauth::{Scopes, hash_secret};
+use crate::service::oauth::{Scopes, hash_secret, secret_digest};
 
 /// An authenticated request: a valid, unrevoked token.
 #[derive(Debug, Clone)]
@@ -96,6 +96,69 @@ impl FromRequestParts<App> for Auth {
             .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
         parts.extensions.insert(auth.clone());
         Ok(auth)
+    }
+}
+
+/// Authentication for the hottest read (the home timeline), without a query
+/// of its own: a token this process has seen before is taken from memory,
+/// and the handler confirms it (still stored, not revoked) in the same
+/// statement that reads the page, refusing the request when it is not. So a
+/// revoked token is refused on its next request on every process, exactly
+/// as with [`Auth`], which costs a round trip to the database per request.
+/// A token not in memory is read from the store as [`Auth`] reads it.
+#[derive(Debug, Clone)]
+pub struct PendingAuth {
+    /// What the token grants.
+    pub auth: std::sync::Arc<Auth>,
+    /// The token row the handler must confirm; None when the token was
+    /// just read from the store.
+    pub confirm: Option<i64>,
+    key: [u8; 32],
+}
+
+impl PendingAuth {
+    /// [`Auth::account`]; a token from memory that fails it is confirmed
+    /// first, so a revoked one gets the same 401 as anywhere else.
+    pub async fn account(&self, app: &App, scope: &str) -> Result<i64, ApiError> {
+        match (self.auth.account(scope), self.confirm) {
+            (Err(_), Some(id)) if !app.store().token_live(id).await? => Err(self.refused(app)),
+            (result, _) => result,
+        }
+    }
+
+    /// The 401 for a token the handler found revoked or gone; it is
+    /// forgotten here too.
+    pub fn refused(&self, app: &App) -> ApiError {
+        app.caches().tokens.remove(&self.key);
+        ApiError::Unauthorized("The access token is invalid".into())
+    }
+}
+
+impl FromRequestParts<App> for PendingAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)
+            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        let key = secret_digest(&token);
+        if let Some(auth) = app.caches().tokens.get(&key) {
+            return Ok(PendingAuth {
+                confirm: Some(auth.token_id),
+                auth,
+                key,
+            });
+        }
+        let auth = std::sync::Arc::new(
+            authenticate(app, &token)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?,
+        );
+        app.caches().tokens.insert(key, auth.clone());
+        Ok(PendingAuth {
+            auth,
+            confirm: None,
+            key,
+        })
     }
 }
 

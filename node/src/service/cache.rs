@@ -52,6 +52,12 @@ pub struct Caches {
     /// Statuses' JSON for viewers with no flags on them, by status id (the
     /// home timeline's rows, most of which no viewer has touched).
     pub plain_statuses: GenCache<i64, PlainStatus>,
+    /// Access tokens by the SHA-256 of the token, for [`PendingAuth`]
+    /// (`crate::http::auth`): a hit still has to be confirmed by the
+    /// handler's own read.
+    ///
+    /// [`PendingAuth`]: crate::http::auth::PendingAuth
+    pub tokens: GenCache<[u8; 32], Arc<crate::http::auth::Auth>>,
     /// Local accounts' parsed private keys, by account id; used only when
     /// the PEM just read from `account_keys` is the same.
     pub signing_keys: GenCache<i64, CachedSigningKey>,
@@ -67,6 +73,7 @@ impl Default for Caches {
             apps: GenCache::new(1_000),
             // About 1.5 KiB each: at most ~30 MiB for both generations.
             plain_statuses: GenCache::new(10_000),
+            tokens: GenCache::new(10_000),
             signing_keys: GenCache::new(1_000),
             remote_keys: Default::default(),
         }

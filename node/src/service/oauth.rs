@@ -123,11 +123,20 @@ pub fn random_secret() -> String {
 /// How secrets, codes and tokens are stored: SHA-256, hex. They are random
 /// 256-bit values, so a fast hash is enough (no dictionary to attack).
 pub fn hash_secret(secret: &str) -> String {
-    digest(&SHA256, secret.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(64);
+    for b in secret_digest(secret) {
+        hex.push(HEX[usize::from(b >> 4)] as char);
+        hex.push(HEX[usize::from(b & 15)] as char);
+    }
+    hex
+}
+
+/// SHA-256 of a secret, as bytes ([`hash_secret`] is its hex form).
+pub fn secret_digest(secret: &str) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest(&SHA256, secret.as_bytes()).as_ref());
+    out
 }
 
 /// PKCE S256: `BASE64URL(SHA256(verifier)) == challenge`.

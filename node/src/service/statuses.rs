@@ -485,17 +485,20 @@ pub async fn unreblog(app: &App, account: i64, id: i64) -> Result<DbStatus, Serv
 
 /// A home timeline page: the fanned-out feed, merged with recent posts of
 /// followed accounts too big to fan out to (DESIGN.md "Home timelines"),
-/// with the viewer's flags and context read alongside.
+/// with the viewer's flags and context read alongside (and the access token
+/// `confirm_token` confirmed in the same read, see
+/// [`Store::home_page`](crate::store::Store::home_page)).
 pub async fn home_timeline(
     app: &App,
     viewer: i64,
     page: crate::store::sql::Page,
+    confirm_token: Option<i64>,
 ) -> Result<crate::store::feeds::HomePage, Internal> {
     let mut home = app
         .store()
-        .home_page(viewer, app.config().fanout_threshold, page)
+        .home_page(viewer, app.config().fanout_threshold, page, confirm_token)
         .await?;
-    if home.context.big_followed.is_empty() {
+    if home.token_refused || home.context.big_followed.is_empty() {
         return Ok(home);
     }
     let merged = app

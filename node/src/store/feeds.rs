@@ -21,6 +21,9 @@ pub struct HomePage {
     pub flagged: HashSet<i64>,
     /// The viewer's context.
     pub context: ViewerContext,
+    /// Set when the access token the read was asked to confirm is revoked
+    /// or gone (the page must then not be served).
+    pub token_refused: bool,
 }
 
 /// A per-account marker on a status.
@@ -250,11 +253,16 @@ impl Store {
     /// (per-row `EXISTS` probes cost PostgreSQL more than the page itself). The hottest endpoint thus costs one round
     /// trip besides the token check. An empty page says nothing about the
     /// context, so it is then read on its own.
+    ///
+    /// `confirm_token`: an access token row to check in the same statement
+    /// (still there, not revoked), for a token taken from memory
+    /// ([`crate::http::auth::PendingAuth`]).
     pub async fn home_page(
         &self,
         viewer: i64,
         big_threshold: i64,
         page: Page,
+        confirm_token: Option<i64>,
     ) -> Result<HomePage, StoreError> {
         let (agg, cast) = match self.backend() {
             super::Backend::Sqlite => ("group_concat", ""),
@@ -277,6 +285,15 @@ impl Store {
             )
         };
         let order = if page.reverses() { "ASC" } else { "DESC" };
+        let token = match confirm_token {
+            Some(id) => {
+                let t = sql.arg(id);
+                format!(
+                    "(SELECT count(*) FROM oauth_tokens t WHERE t.id = {t} AND t.revoked_at IS NULL)"
+                )
+            }
+            None => "1".to_owned(),
+        };
         sql.push(&format!(
             ") SELECT p.id, p.version, p.author_version, \
              (SELECT {agg}(f.status_id{cast}, ',') FROM favourites f \
@@ -289,7 +306,8 @@ impl Store {
               WHERE pn.account_id = {v} AND {pin}) AS pinned, \
              (SELECT {agg}(u.x{cast}, ',') FROM ({hidden}) u) AS hidden, \
              (SELECT {agg}(b.id{cast}, ',') FROM ({big}) b) AS big, \
-             (SELECT count(*) FROM filters fl WHERE fl.account_id = {v}) AS filters \
+             (SELECT count(*) FROM filters fl WHERE fl.account_id = {v}) AS filters, \
+             {token} AS token_live \
              FROM page p ORDER BY p.id {order}",
             fav = range("f.status_id"),
             reb = range("r.reblog_of_id"),
@@ -300,11 +318,22 @@ impl Store {
         ));
         let rows = sql.query().fetch_all(&self.read).await?;
         let Some(first) = rows.first() else {
+            let token_refused = match confirm_token {
+                Some(id) => !self.token_live(id).await?,
+                None => false,
+            };
             return Ok(HomePage {
                 context: self.viewer_context(viewer, Some(big_threshold)).await?,
+                token_refused,
                 ..HomePage::default()
             });
         };
+        if first.try_get::<i64, _>("token_live")? == 0 {
+            return Ok(HomePage {
+                token_refused: true,
+                ..HomePage::default()
+            });
+        }
         let ids = |column: &str| -> Result<Vec<i64>, sqlx::Error> {
             let list: Option<String> = first.try_get(column)?;
             Ok(list
@@ -339,6 +368,7 @@ impl Store {
             statuses: self.resolve_heads(&heads, page).await?,
             flags,
             context,
+            token_refused: false,
         })
     }
 

@@ -198,6 +198,16 @@ impl Store {
         .transpose()
     }
 
+    /// Whether the token row `id` is still there and not revoked.
+    pub async fn token_live(&self, id: i64) -> Result<bool, StoreError> {
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM oauth_tokens WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(live.is_some())
+    }
+
     /// Revokes a token of this app. Returns whether one was revoked.
     pub async fn revoke_token(&self, token_hash: &str, app_id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(

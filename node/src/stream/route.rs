@@ -338,7 +338,7 @@ async fn status_on(
     let (rows, context): (Vec<DbStatus>, &str) = match stream {
         Stream::User => {
             let Some(me) = viewer else { return Ok(None) };
-            let home = crate::service::statuses::home_timeline(app, me, around(id)).await?;
+            let home = crate::service::statuses::home_timeline(app, me, around(id), None).await?;
             // As `GET /api/v1/timelines/home` does: the page came with the
             // viewer's flags and whether they have filters.
             has_filters = home.context.has_filters;

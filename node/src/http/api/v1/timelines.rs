@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::http::api::{PageParams, paged, paged_json};
-use crate::http::auth::{Auth, MaybeAuth};
+use crate::http::auth::{Auth, MaybeAuth, PendingAuth};
 use crate::http::error::ApiError;
 use crate::http::params::{QueryParams, de};
 use crate::service::present::Presenter;
@@ -60,11 +60,15 @@ async fn timeline_with(
 
 async fn home(
     State(app): State<App>,
-    auth: Auth,
+    auth: PendingAuth,
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
-    let me = auth.account("read:statuses")?;
-    let home = crate::service::statuses::home_timeline(&app, me, p.page(20, 40)).await?;
+    let me = auth.account(&app, "read:statuses").await?;
+    let home =
+        crate::service::statuses::home_timeline(&app, me, p.page(20, 40), auth.confirm).await?;
+    if home.token_refused {
+        return Err(auth.refused(&app));
+    }
     let rows = without_hidden_authors(&app, &home.context.hidden, home.statuses).await?;
     let cursors: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let presenter = Presenter::new(&app, Some(me)).with_flags(home.flags, home.flagged);
