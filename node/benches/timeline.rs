@@ -25,6 +25,8 @@ use starling_node::config::{Config, DatabaseUrl};
 
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/http1.rs"]
+mod http1;
 #[path = "support/load.rs"]
 mod load_summary;
 #[path = "support/users.rs"]
@@ -139,41 +141,37 @@ async fn seed_follows(pool: &AnyPool, first_id: i64, pairs: impl Iterator<Item =
     }
 }
 
-/// `CONCURRENCY` workers GET `url` for `seconds`.
-async fn load(
-    url: String,
-    token: Option<String>,
-    seconds: u64,
-    stop: Option<Arc<AtomicBool>>,
-) -> Load {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .expect("client");
+/// A request to load an endpoint with: where to, and its bytes.
+struct Target {
+    addr: std::net::SocketAddr,
+    request: Vec<u8>,
+}
+
+impl Target {
+    fn get(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> Arc<Target> {
+        let request = http1::get(&format!("localhost:{}", addr.port()), path, token);
+        Arc::new(Target { addr, request })
+    }
+}
+
+/// `CONCURRENCY` workers send `target`'s request for `seconds` (or until
+/// `stop`), each on its own keep-alive connection.
+async fn load(target: Arc<Target>, seconds: u64, stop: Option<Arc<AtomicBool>>) -> Load {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
-            let (client, url, token, stop) =
-                (client.clone(), url.clone(), token.clone(), stop.clone());
+            let (target, stop) = (target.clone(), stop.clone());
             tokio::spawn(async move {
+                let mut conn = http1::Conn::open(target.addr).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline
                     && !stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
                 {
                     let t = Instant::now();
-                    let mut req = client.get(&url);
-                    if let Some(token) = &token {
-                        req = req.bearer_auth(token);
-                    }
-                    let response = req.send().await.expect("request");
-                    assert!(
-                        response.status().is_success(),
-                        "{url}: {}",
-                        response.status()
-                    );
-                    let body = response.bytes().await.expect("body");
-                    assert!(body.len() > 1000, "a real page came back");
+                    let reply = conn.send(&target.request).await;
+                    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(reply.body));
+                    assert!(reply.body.len() > 1000, "a real page came back");
                     latencies.push(t.elapsed());
                 }
                 latencies
@@ -187,17 +185,13 @@ async fn load(
     summarise(all, started.elapsed().as_secs_f64())
 }
 
-/// Mean latency of 200 sequential GETs on one connection.
-async fn sequential(url: &str, token: Option<&str>) -> Duration {
-    let client = reqwest::Client::new();
+/// Mean latency of 200 sequential requests on one connection.
+async fn sequential(target: &Target) -> Duration {
+    let mut conn = http1::Conn::open(target.addr).await;
     let t = Instant::now();
     for _ in 0..200 {
-        let mut req = client.get(url);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let body = req.send().await.expect("request").bytes().await;
-        assert!(body.expect("body").len() > 1000);
+        let reply = conn.send(&target.request).await;
+        assert!(reply.status == 200 && reply.body.len() > 1000);
     }
     t.elapsed() / 200
 }
@@ -325,22 +319,22 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         });
     let bare_server = tokio::spawn(async move { axum::serve(bare_listener, router).await });
 
-    let home_url = format!("http://{addr}/api/v1/timelines/home?limit=40");
-    let bare_url = format!("http://{bare_addr}/bare");
+    let home_target = Target::get(addr, "/api/v1/timelines/home?limit=40", Some(&token));
+    let bare_target = Target::get(bare_addr, "/bare", None);
     // Warm both up (connections, caches).
-    load(home_url.clone(), Some(token.clone()), 1, None).await;
-    load(bare_url.clone(), None, 1, None).await;
+    load(home_target.clone(), 1, None).await;
+    load(bare_target.clone(), 1, None).await;
     // One connection, one request at a time: CPU cost per request apart
     // from contention.
-    let home_one = sequential(&home_url, Some(&token)).await;
-    let bare_one = sequential(&bare_url, None).await;
+    let home_one = sequential(&home_target).await;
+    let bare_one = sequential(&bare_target).await;
     println!(
         "one at a time: home {:.3} ms, bare {:.3} ms per request",
         home_one.as_secs_f64() * 1e3,
         bare_one.as_secs_f64() * 1e3
     );
-    let home = load(home_url.clone(), Some(token.clone()), seconds, None).await;
-    let baseline = load(bare_url.clone(), None, seconds, None).await;
+    let home = load(home_target.clone(), seconds, None).await;
+    let baseline = load(bare_target.clone(), seconds, None).await;
     println!("| endpoint | requests | req/s | p50 ms | p99 ms |\n|---|---|---|---|---|");
     for (name, l) in [
         ("GET /api/v1/timelines/home?limit=40", &home),
@@ -425,12 +419,7 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
 
     // A second post while 32 connections read home timelines.
     let stop = Arc::new(AtomicBool::new(false));
-    let during = tokio::spawn(load(
-        home_url.clone(),
-        Some(token.clone()),
-        120,
-        Some(stop.clone()),
-    ));
+    let during = tokio::spawn(load(home_target.clone(), 120, Some(stop.clone())));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let t = Instant::now();
     starling_node::service::statuses::post(
@@ -495,7 +484,7 @@ async fn breakdown(app: &App, viewer: i64) {
     time!("home_timeline", store.home_timeline(viewer, page));
     time!(
         "home_page (what home runs)",
-        store.home_page(viewer, app.config().fanout_threshold, page)
+        store.home_page(viewer, app.config().fanout_threshold, page, None)
     );
     time!(
         "viewer_context",
