@@ -25,6 +25,8 @@
 mod db;
 #[path = "federation/delivery.rs"]
 mod delivery;
+#[path = "support/http1.rs"]
+mod http1;
 #[path = "federation/inbox.rs"]
 mod inbox;
 #[path = "support/load.rs"]

@@ -14,18 +14,16 @@ use starling_node::app::{self, App};
 use starling_node::config::{DatabaseUrl, Role};
 use starling_node::store::remote::RemoteActor;
 
-use super::{Load, Settings, config, loadavg, raw_pool, summarise};
+use super::{Load, Settings, config, http1, loadavg, raw_pool, summarise};
 
 const CONNECTIONS: usize = 64;
 const ACTORS: usize = 8;
 /// Activities sent to warm up (connections, caches) before measuring.
 const WARM_UP: usize = 1_000;
 
-/// One signed POST: its headers (Host excepted: reqwest sets it from the
-/// URL, which is what was signed) and body.
+/// One signed POST, as the bytes sent (Host, the signed headers, body).
 struct Signed {
-    headers: Vec<(String, String)>,
-    body: axum::body::Bytes,
+    request: Vec<u8>,
 }
 
 /// Signs `n` unique Creates by `ACTORS` actors to `domain`, on every core.
@@ -87,10 +85,8 @@ async fn sign_all(
                     )
                     .expect("sign");
                     headers.push(("signature".to_owned(), signature));
-                    headers.remove(0);
                     Signed {
-                        headers,
-                        body: body.into(),
+                        request: http1::post("/inbox", &headers, body.as_bytes()),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -103,41 +99,37 @@ async fn sign_all(
     all
 }
 
-/// `CONNECTIONS` workers POST `signed[from..]` to `url`, each activity once,
-/// until they run out or `seconds` pass.
-async fn load(url: &str, signed: &Arc<Vec<Signed>>, from: usize, to: usize, seconds: u64) -> Load {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .expect("client");
+/// `CONNECTIONS` workers POST `signed[from..]` to `addr`, each activity
+/// once, until they run out or `seconds` pass.
+async fn load(
+    addr: std::net::SocketAddr,
+    signed: &Arc<Vec<Signed>>,
+    from: usize,
+    to: usize,
+    seconds: u64,
+) -> Load {
     let next = Arc::new(AtomicUsize::new(from));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..CONNECTIONS)
         .map(|_| {
-            let (client, url, signed, next) =
-                (client.clone(), url.to_owned(), signed.clone(), next.clone());
+            let (signed, next) = (signed.clone(), next.clone());
             tokio::spawn(async move {
+                let mut conn = http1::Conn::open(addr).await;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= to {
                         break;
                     }
-                    let s = &signed[i];
                     let t = Instant::now();
-                    let mut req = client.post(&url).body(s.body.clone());
-                    for (k, v) in &s.headers {
-                        req = req.header(k, v);
-                    }
-                    let response = req.send().await.expect("request");
+                    let reply = conn.send(&signed[i].request).await;
                     assert_eq!(
-                        response.status(),
-                        StatusCode::ACCEPTED,
-                        "{url}: {:?}",
-                        response.text().await
+                        reply.status,
+                        StatusCode::ACCEPTED.as_u16(),
+                        "{addr}: {}",
+                        String::from_utf8_lossy(reply.body)
                     );
-                    let _ = response.bytes().await;
                     latencies.push(t.elapsed());
                 }
                 latencies
@@ -225,15 +217,13 @@ pub async fn run(db: DatabaseUrl, settings: &Settings) {
     );
     let bare_server = tokio::spawn(async move { axum::serve(bare_listener, router).await });
 
-    let url = format!("http://{addr}/inbox");
-    let bare_url = format!("http://{bare_addr}/inbox");
     let n = signed.len();
     let warm = WARM_UP.min(n / 4);
-    load(&url, &signed, 0, warm, settings.seconds).await;
-    load(&bare_url, &signed, 0, warm, settings.seconds).await;
+    load(addr, &signed, 0, warm, settings.seconds).await;
+    load(bare_addr, &signed, 0, warm, settings.seconds).await;
     let load_before = loadavg();
-    let node = load(&url, &signed, warm, n, settings.seconds).await;
-    let bare = load(&bare_url, &signed, warm, n, settings.seconds).await;
+    let node = load(addr, &signed, warm, n, settings.seconds).await;
+    let bare = load(bare_addr, &signed, warm, n, settings.seconds).await;
     let load_after = loadavg();
     if warm + node.requests >= n {
         println!("(ran out of signed activities: raise BENCH_INBOX_ACTIVITIES)");
