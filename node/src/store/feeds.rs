@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::social::{ViewerContext, big_followed_sql, hidden_accounts_sql};
 use super::sql::{Page, Sql};
-use super::statuses::{COLUMNS, DbStatus, HEADS, ViewerFlags, head_of, push_visibilities};
+use super::statuses::{COLUMNS, DbStatus, HEADS, ViewerFlags, push_visibilities};
 use super::{Store, StoreError, now_ms};
 
 /// See [`Store::home_page`].
@@ -284,7 +284,6 @@ impl Store {
                 "{column} >= (SELECT min(id) FROM page) AND {column} <= (SELECT max(id) FROM page)"
             )
         };
-        let order = if page.reverses() { "ASC" } else { "DESC" };
         let token = match confirm_token {
             Some(id) => {
                 let t = sql.arg(id);
@@ -294,8 +293,13 @@ impl Store {
             }
             None => "1".to_owned(),
         };
+        // One row, whatever the page holds: the page's heads as one list
+        // (`id:version:author_version,…`; forty rows of the same context
+        // columns cost PostgreSQL and sqlx's `Any` conversion more than the
+        // page itself), then the flags, the context and the token check.
         sql.push(&format!(
-            ") SELECT p.id, p.version, p.author_version, \
+            ") SELECT (SELECT {agg}(p.id{cast} || ':' || p.version{cast} || ':' || \
+              coalesce(p.author_version, 0){cast}, ',') FROM page p) AS heads, \
              (SELECT {agg}(f.status_id{cast}, ',') FROM favourites f \
               WHERE f.account_id = {v} AND {fav}) AS favourited, \
              (SELECT {agg}(r.reblog_of_id{cast}, ',') FROM statuses r \
@@ -307,8 +311,7 @@ impl Store {
              (SELECT {agg}(u.x{cast}, ',') FROM ({hidden}) u) AS hidden, \
              (SELECT {agg}(b.id{cast}, ',') FROM ({big}) b) AS big, \
              (SELECT count(*) FROM filters fl WHERE fl.account_id = {v}) AS filters, \
-             {token} AS token_live \
-             FROM page p ORDER BY p.id {order}",
+             {token} AS token_live",
             fav = range("f.status_id"),
             reb = range("r.reblog_of_id"),
             bm = range("b.status_id"),
@@ -316,28 +319,20 @@ impl Store {
             hidden = hidden_accounts_sql(&v),
             big = big_followed_sql(&v, big_threshold),
         ));
-        let rows = sql.query().fetch_all(&self.read).await?;
-        let Some(first) = rows.first() else {
-            let token_refused = match confirm_token {
-                Some(id) => !self.token_live(id).await?,
-                None => false,
-            };
-            return Ok(HomePage {
-                context: self.viewer_context(viewer, Some(big_threshold)).await?,
-                token_refused,
-                ..HomePage::default()
-            });
-        };
-        if first.try_get::<i64, _>("token_live")? == 0 {
+        let row = sql.query().fetch_one(&self.read).await?;
+        if row.try_get::<i64, _>("token_live")? == 0 {
             return Ok(HomePage {
                 token_refused: true,
                 ..HomePage::default()
             });
         }
+        let list = |column: &str| -> Result<String, sqlx::Error> {
+            Ok(row
+                .try_get::<Option<String>, _>(column)?
+                .unwrap_or_default())
+        };
         let ids = |column: &str| -> Result<Vec<i64>, sqlx::Error> {
-            let list: Option<String> = first.try_get(column)?;
-            Ok(list
-                .unwrap_or_default()
+            Ok(list(column)?
                 .split(',')
                 .filter_map(|id| id.trim().parse().ok())
                 .collect())
@@ -345,9 +340,28 @@ impl Store {
         let context = ViewerContext {
             hidden: ids("hidden")?.into_iter().collect(),
             big_followed: ids("big")?,
-            has_filters: first.try_get::<i64, _>("filters")? > 0,
+            has_filters: row.try_get::<i64, _>("filters")? > 0,
         };
-        let heads = rows.iter().map(head_of).collect::<Result<Vec<_>, _>>()?;
+        let mut heads = list("heads")?
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|head| {
+                let mut parts = head.split(':').map(|n| n.trim().parse::<i64>());
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(Ok(id)), Some(Ok(version)), Some(Ok(author))) => {
+                        Ok((id, version, author))
+                    }
+                    _ => Err(sqlx::Error::Decode(
+                        format!("home page head {head:?}").into(),
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // The list's order is the database's: put the page back in order.
+        heads.sort_unstable_by_key(|h| h.0);
+        if !page.reverses() {
+            heads.reverse();
+        }
         let on_page: HashSet<i64> = heads.iter().map(|h| h.0).collect();
         let mut flags: HashMap<i64, ViewerFlags> = HashMap::new();
         for (column, set) in [
