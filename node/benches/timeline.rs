@@ -379,7 +379,7 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
     // Baseline: the same rows with one raw INSERT … SELECT into a scratch
     // table of the same shape, seeded like home_feed with the viewer's
     // 100k entries; alternated with real fan-outs, five rounds, medians
-    // (three let one descheduled round on a busy machine move the median).
+    // (on a busy machine single rounds vary by up to 2×).
     exec(&pool, "CREATE TABLE home_feed_scratch (account_id BIGINT NOT NULL, status_id BIGINT NOT NULL, PRIMARY KEY (account_id, status_id))".into()).await;
     exec(
         &pool,
