@@ -15,6 +15,7 @@ mod conversations;
 mod delivery;
 mod discovery;
 mod durability;
+mod fanout;
 mod federation;
 mod federation_more;
 mod federation_people;

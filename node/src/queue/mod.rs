@@ -263,6 +263,11 @@ async fn work_until(app: &App, mut shutdown: tokio::sync::watch::Receiver<bool>)
                 Err(e) => tracing::error!(error = %chain(&e), "expiring parked deliveries failed"),
             }
         }
+        // Registered before the claim: a job enqueued while `step` runs
+        // (after its claim saw nothing) wakes us at once. `jobs_enqueued`
+        // stores no permit, so one made after `step` would miss it and the
+        // job would wait for the poll, up to a second.
+        let woken = app.job_signal().notified();
         let busy = match step(app).await {
             Ok(n) => n > 0,
             Err(e) => {
@@ -274,7 +279,7 @@ async fn work_until(app: &App, mut shutdown: tokio::sync::watch::Receiver<bool>)
             continue;
         }
         tokio::select! {
-            () = app.job_signal().notified() => {}
+            () = woken => {}
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.changed() => return,
         }
