@@ -596,6 +596,21 @@ async fn home_feeds_keep_their_newest_entries(db: Db) {
         .await;
     assert_eq!(oldest[0]["id"], "6", "the oldest five went");
     assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 0);
+
+    // A deleted status leaves home at once, and its feed rows go at the next
+    // trim (deleting them with the status would scan every feed).
+    let newest = (HOME_FEED_CAP + 5).to_string();
+    node.db
+        .execute(&format!(
+            "UPDATE statuses SET deleted_at = 1 WHERE id = {newest}"
+        ))
+        .await;
+    let (_, page) = node
+        .api_get("/api/v1/timelines/home?limit=1", &alice_token)
+        .await;
+    assert_eq!(page[0]["id"], (HOME_FEED_CAP + 4).to_string());
+    assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 1);
+    assert_eq!(node.app.store().trim_home_feeds().await.unwrap(), 0);
 }
 
 db_test!(big_accounts_are_merged_into_home_at_read_time);

@@ -586,15 +586,19 @@ impl Store {
 pub const HOME_FEED_CAP: i64 = 1000;
 
 impl Store {
-    /// Trims every home feed to its newest [`HOME_FEED_CAP`] entries. Feeds are
-    /// never dropped whole, however long their owner was away. Returns how
-    /// many rows went.
+    /// Trims every home feed to its newest [`HOME_FEED_CAP`] entries, and
+    /// removes the entries of deleted statuses (left by `delete_status`,
+    /// which cannot find them without scanning every feed). Feeds are never
+    /// dropped whole, however long their owner was away. Returns how many
+    /// rows went.
     pub async fn trim_home_feeds(&self) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM home_feed WHERE (account_id, status_id) IN (\
-             SELECT account_id, status_id FROM (SELECT account_id, status_id, row_number() OVER \
-             (PARTITION BY account_id ORDER BY status_id DESC) AS n FROM home_feed) ranked \
-             WHERE n > $1)",
+             SELECT account_id, status_id FROM (SELECT h.account_id, h.status_id, \
+             s.deleted_at, row_number() OVER \
+             (PARTITION BY h.account_id ORDER BY h.status_id DESC) AS n FROM home_feed h \
+             LEFT JOIN statuses s ON s.id = h.status_id) ranked \
+             WHERE n > $1 OR deleted_at IS NOT NULL)",
         )
         .bind(HOME_FEED_CAP)
         .execute(&self.write)

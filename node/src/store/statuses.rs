@@ -342,13 +342,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         super::conversations::forget_status(&mut tx, id).await?;
-        sqlx::query(
-            "DELETE FROM home_feed WHERE status_id = $1 \
-             OR status_id IN (SELECT id FROM statuses WHERE reblog_of_id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        // Its home_feed rows stay until the next trim (`trim_home_feeds`):
+        // every read of home_feed joins statuses and skips deleted ones, and
+        // home_feed has no index by status (fan-out writes it 100k rows at a
+        // time), so deleting them here scanned every feed in this
+        // transaction.
         sqlx::query(
             "DELETE FROM notifications WHERE status_id = $1 \
              OR status_id IN (SELECT id FROM statuses WHERE reblog_of_id = $1)",
