@@ -3,6 +3,7 @@
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA512};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -64,6 +65,62 @@ pub fn public_pem_of(private_pem: &str) -> Result<String, KeyError> {
         .as_der()
         .map_err(|e| KeyError::InvalidPrivateKey(e.to_string()))?;
     Ok(pem_encode("PUBLIC KEY", public.as_ref()))
+}
+
+/// The RSA signature schemes remote signatures are checked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaVerification {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (`rsa-sha256`, `hs2019`, `rsa-v1_5-sha256`).
+    Pkcs1Sha256,
+    /// RSASSA-PSS with SHA-512 (`rsa-pss-sha512`).
+    PssSha512,
+}
+
+/// A remote actor's RSA public key, decoded and parsed once: verifying with
+/// it decodes nothing, and the modulus' Montgomery context, built on first
+/// use, is kept with it.
+#[derive(Clone)]
+pub struct PublicKey {
+    /// The key parsed for PKCS#1 v1.5 SHA-256 (aws-lc-rs ties a parsed key to
+    /// one algorithm).
+    pkcs1_sha256: ParsedPublicKey,
+    /// The same key parsed for PSS SHA-512.
+    pss_sha512: ParsedPublicKey,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKey").finish_non_exhaustive()
+    }
+}
+
+impl PublicKey {
+    /// Reads an RSA public key PEM: SubjectPublicKeyInfo (`PUBLIC KEY`, what
+    /// `publicKeyPem` carries) or the PKCS#1 `RSA PUBLIC KEY` form a few old
+    /// servers publish. None when it is not a usable RSA public key.
+    pub fn from_pem(pem: &str) -> Option<Self> {
+        let der = pem_decode("PUBLIC KEY", pem).or_else(|| pem_decode("RSA PUBLIC KEY", pem))?;
+        // The stricter parse first, so a broken key is refused here rather
+        // than reported later as a wrong signature.
+        aws_lc_rs::rsa::PublicKey::from_der(&der).ok()?;
+        Some(PublicKey {
+            pkcs1_sha256: ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &der).ok()?,
+            pss_sha512: ParsedPublicKey::new(&RSA_PSS_2048_8192_SHA512, &der).ok()?,
+        })
+    }
+
+    /// Checks `signature` over `message`.
+    pub fn verify(
+        &self,
+        algorithm: RsaVerification,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), aws_lc_rs::error::Unspecified> {
+        match algorithm {
+            RsaVerification::Pkcs1Sha256 => self.pkcs1_sha256.verify_sig(message, signature),
+            RsaVerification::PssSha512 => self.pss_sha512.verify_sig(message, signature),
+        }
+    }
 }
 
 /// Wraps DER bytes in a PEM block with 64-column base64 lines.

@@ -23,8 +23,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::signature::{RsaParameters, UnparsedPublicKey};
-
 use crate::keys;
 
 pub mod cavage;
@@ -36,9 +34,37 @@ pub use cavage::{sign_request, sign_request_covering};
 pub use digest::{DigestError, content_digest_header, sha256_digest_header, verify_digest};
 pub use rfc9421::{Rfc9421Headers, sign_request_rfc9421, sign_request_rfc9421_covering};
 
+/// One header line as the caller holds it: owned (`(String, String)`, what
+/// signing code builds) or borrowed (`(&str, &str)`, what a server can hand
+/// in without copying every header of every request).
+pub trait HeaderLine {
+    /// The name, in any case.
+    fn name(&self) -> &str;
+    /// The value as received.
+    fn value(&self) -> &str;
+}
+
+impl HeaderLine for (String, String) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn value(&self) -> &str {
+        &self.1
+    }
+}
+
+impl HeaderLine for (&str, &str) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> &str {
+        self.1
+    }
+}
+
 /// The parts of an HTTP request that signatures cover.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpRequest<'a> {
+#[derive(Debug)]
+pub struct HttpRequest<'a, H = (String, String)> {
     /// The method as sent, e.g. `POST`.
     pub method: &'a str,
     /// `https` (or `http` in dev mode): RFC 9421's `@target-uri` and `@scheme`
@@ -47,24 +73,40 @@ pub struct HttpRequest<'a> {
     /// The request target as sent, e.g. `/users/alice/inbox?x=1`.
     pub path_and_query: &'a str,
     /// Every header line, names in any case, repeated names as separate entries.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [H],
 }
 
-impl<'a> HttpRequest<'a> {
+// By hand: a derive would ask `H: Copy`, and owned header lines are not.
+impl<H> Clone for HttpRequest<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for HttpRequest<'_, H> {}
+
+impl<'a, H: HeaderLine> HttpRequest<'a, H> {
     /// Values of every line of header `name` (case-insensitive), in order.
-    pub fn header_values(&self, name: &str) -> impl Iterator<Item = &'a str> {
-        let name = name.to_owned();
+    pub fn header_values<'n>(
+        &self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a str> + use<'a, 'n, H> {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(&name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |h| h.name().eq_ignore_ascii_case(name))
+            .map(|h| h.value())
     }
 
     /// All lines of header `name`, each trimmed, joined with `", "` (how both
     /// schemes canonicalise a header value); `None` if there is no such line.
     pub fn combined_header(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self.header_values(name).map(str::trim).collect();
-        (!values.is_empty()).then(|| values.join(", "))
+        let mut values = self.header_values(name).map(str::trim);
+        let mut combined = values.next()?.to_owned();
+        for value in values {
+            combined.push_str(", ");
+            combined.push_str(value);
+        }
+        Some(combined)
     }
 
     /// The one value of a header that must not repeat (Host, Date, Signature).
@@ -342,7 +384,7 @@ enum Parsed {
 impl ParsedSignature {
     /// Reads the signature: RFC 9421 when `Signature-Input` is present (as
     /// Mastodon and Fedify decide), otherwise draft-cavage.
-    pub fn parse(req: &HttpRequest<'_>) -> Result<Self, SignatureError> {
+    pub fn parse<H: HeaderLine>(req: &HttpRequest<'_, H>) -> Result<Self, SignatureError> {
         let signature = req
             .single_header("signature")?
             .ok_or(SignatureError::MissingHeader("signature"))?;
@@ -372,13 +414,13 @@ impl ParsedSignature {
     /// Applies the policy before any key fetch: Host is ours, the signature
     /// covers what it must, its time is inside the window, and the body
     /// matches its digest header(s).
-    pub fn check<'r>(
+    pub fn check<'r, H: HeaderLine>(
         self,
-        req: HttpRequest<'r>,
+        req: HttpRequest<'r, H>,
         body: &[u8],
         policy: &Policy,
         now: SystemTime,
-    ) -> Result<CheckedSignature<'r>, SignatureError> {
+    ) -> Result<CheckedSignature<'r, H>, SignatureError> {
         let host = req
             .single_header("host")?
             .ok_or(SignatureError::MissingHeader("host"))?;
@@ -407,13 +449,22 @@ impl ParsedSignature {
 }
 
 /// A signature that passed the policy; only [`verify`](Self::verify) remains.
-#[derive(Debug, Clone)]
-pub struct CheckedSignature<'r> {
+#[derive(Debug)]
+pub struct CheckedSignature<'r, H = (String, String)> {
     inner: Parsed,
-    req: HttpRequest<'r>,
+    req: HttpRequest<'r, H>,
 }
 
-impl CheckedSignature<'_> {
+impl<H> Clone for CheckedSignature<'_, H> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            req: self.req,
+        }
+    }
+}
+
+impl<H: HeaderLine> CheckedSignature<'_, H> {
     /// The key the caller must fetch to verify.
     pub fn key_id(&self) -> &str {
         match &self.inner {
@@ -425,21 +476,26 @@ impl CheckedSignature<'_> {
     /// Verifies the signature with the SubjectPublicKeyInfo PEM
     /// (`publicKeyPem`) fetched for [`key_id`](Self::key_id).
     pub fn verify(self, public_key_pem: &str) -> Result<VerifiedSignature, SignatureError> {
-        let scheme = match &self.inner {
+        self.verify_key(&parse_public_key(public_key_pem, self.key_id())?)
+    }
+
+    /// Like [`verify`](Self::verify), with a key already parsed: a server
+    /// that remembers keys verifies with no decoding at all.
+    pub fn verify_key(&self, key: &keys::PublicKey) -> Result<VerifiedSignature, SignatureError> {
+        let (key_id, scheme) = match &self.inner {
             Parsed::Cavage(s) => {
-                s.verify(&self.req, public_key_pem)?;
-                Scheme::Cavage
+                s.verify_key(&self.req, key)?;
+                (&s.key_id, Scheme::Cavage)
             }
             Parsed::Rfc9421(s) => {
-                s.verify(&self.req, public_key_pem)?;
-                Scheme::Rfc9421
+                s.verify_key(&self.req, key)?;
+                (&s.key_id, Scheme::Rfc9421)
             }
         };
-        let key_id = match self.inner {
-            Parsed::Cavage(s) => s.key_id,
-            Parsed::Rfc9421(s) => s.key_id,
-        };
-        Ok(VerifiedSignature { key_id, scheme })
+        Ok(VerifiedSignature {
+            key_id: key_id.clone(),
+            scheme,
+        })
     }
 }
 
@@ -475,26 +531,22 @@ pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     }
 }
 
-/// Checks `signature` over `message` with an RSA public key PEM (SPKI, or the
-/// PKCS#1 `RSA PUBLIC KEY` form a few old servers publish).
+/// Parses `publicKeyPem`, or says which key id named a key that is not one.
+pub(crate) fn parse_public_key(pem: &str, key_id: &str) -> Result<keys::PublicKey, SignatureError> {
+    keys::PublicKey::from_pem(pem).ok_or_else(|| SignatureError::InvalidPublicKey {
+        key_id: key_id.to_owned(),
+    })
+}
+
+/// Checks `signature` over `message` with a parsed RSA public key.
 pub(crate) fn verify_rsa(
-    algorithm: &'static RsaParameters,
-    public_key_pem: &str,
+    algorithm: keys::RsaVerification,
+    key: &keys::PublicKey,
     key_id: &str,
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), SignatureError> {
-    let der = keys::pem_decode("PUBLIC KEY", public_key_pem)
-        .or_else(|| keys::pem_decode("RSA PUBLIC KEY", public_key_pem))
-        .ok_or_else(|| SignatureError::InvalidPublicKey {
-            key_id: key_id.to_owned(),
-        })?;
-    // Parse first so a broken key is told apart from a wrong signature.
-    aws_lc_rs::rsa::PublicKey::from_der(&der).map_err(|_| SignatureError::InvalidPublicKey {
-        key_id: key_id.to_owned(),
-    })?;
-    UnparsedPublicKey::new(algorithm, &der)
-        .verify(message, signature)
+    key.verify(algorithm, message, signature)
         .map_err(|_| SignatureError::BadSignature {
             key_id: key_id.to_owned(),
         })

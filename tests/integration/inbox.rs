@@ -28,6 +28,8 @@ struct Send<'a> {
     body: String,
     /// The body actually sent (defaults to `body`).
     sent_body: Option<String>,
+    /// Signed and sent instead of `body`, for bodies that are not text.
+    bytes: Option<Vec<u8>>,
     /// Host named in the signature (defaults to `to`'s).
     signed_host: Option<String>,
     date: SystemTime,
@@ -45,6 +47,7 @@ impl<'a> Send<'a> {
             path: "/inbox",
             body,
             sent_body: None,
+            bytes: None,
             signed_host: None,
             date: SystemTime::now(),
             signed: true,
@@ -72,7 +75,7 @@ impl<'a> Send<'a> {
             ("date".to_owned(), http_date(self.date)),
             (
                 "digest".to_owned(),
-                sha256_digest_header(self.body.as_bytes()),
+                sha256_digest_header(self.bytes.as_deref().unwrap_or(self.body.as_bytes())),
             ),
             (
                 "content-type".to_owned(),
@@ -90,7 +93,11 @@ impl<'a> Send<'a> {
             .header("date", &headers[1].1)
             .header("digest", &headers[2].1)
             .header("content-type", &headers[3].1)
-            .body(self.sent_body.unwrap_or(self.body.clone()));
+            .body(match (self.sent_body, self.bytes) {
+                (Some(sent), _) => sent.into_bytes(),
+                (None, Some(bytes)) => bytes,
+                (None, None) => self.body.clone().into_bytes(),
+            });
         if self.signed {
             let signature = sign_request("POST", self.path, &headers, &key_id, &pair).unwrap();
             request = request.header("signature", signature);
@@ -291,6 +298,32 @@ async fn forged_or_tampered_activities_leave_no_trace(db: Db) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+db_test!(a_body_that_is_not_utf8_is_refused_and_leaves_no_trace);
+async fn a_body_that_is_not_utf8_is_refused_and_leaves_no_trace(db: Db) {
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let body = create_note(&a, "alice", 1);
+
+    // Correctly signed, digest and all, but one byte of the content is not
+    // UTF-8: refused as malformed rather than stored with the byte replaced.
+    let mut latin1 = Send::new(&a, &alice, &b, body.clone());
+    latin1.bytes = Some(body.replace("<p>hi</p>", "<p>h\u{1}i</p>").into_bytes());
+    if let Some(bytes) = latin1.bytes.as_mut() {
+        let at = bytes.iter().position(|&c| c == 1).unwrap();
+        bytes[at] = 0xe9; // "é" in Latin-1
+    }
+    assert_eq!(latin1.go().await, StatusCode::BAD_REQUEST);
+    assert_eq!(stored(&b).await, 0, "nothing was recorded");
+
+    // The activity id was not taken: the same activity as UTF-8 goes in.
+    assert_eq!(
+        Send::new(&a, &alice, &b, body).go().await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(stored(&b).await, 1);
 }
 
 db_test!(a_remote_follow_is_applied_and_accepted);

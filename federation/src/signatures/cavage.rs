@@ -14,13 +14,15 @@
 //!   whenever there is a body (Mastodon: digest for POST only).
 
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 use super::{
-    HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow, sfv, sign_rsa, verify_rsa,
+    HeaderLine, HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow,
+    parse_public_key, sfv, sign_rsa, verify_rsa,
 };
+use crate::keys::{PublicKey, RsaVerification};
 
 const HEADER: &str = "signature";
 
@@ -127,9 +129,9 @@ impl CavageSignature {
     /// `digest` when there is a body must be signed; every signed header must
     /// be present; every signed time must be inside `window` at `now` (Unix
     /// seconds).
-    pub fn check_policy(
+    pub fn check_policy<H: HeaderLine>(
         &self,
-        req: &HttpRequest<'_>,
+        req: &HttpRequest<'_, H>,
         expects_body: bool,
         window: &TimeWindow,
         now: i64,
@@ -196,9 +198,9 @@ impl CavageSignature {
 
     /// The signing string for this signature over `req`, with the query
     /// string in `(request-target)` or without it.
-    pub fn signing_string(
+    pub fn signing_string<H: HeaderLine>(
         &self,
-        req: &HttpRequest<'_>,
+        req: &HttpRequest<'_, H>,
         with_query: bool,
     ) -> Result<String, SignatureError> {
         let target = if with_query {
@@ -225,26 +227,29 @@ impl CavageSignature {
     /// Checks the signature with an RSA public key PEM. Like Mastodon, a
     /// `(request-target)` signed without the query string is also accepted
     /// (older Mastodon and Fedify sign only the path).
-    pub fn verify(
+    pub fn verify<H: HeaderLine>(
         &self,
-        req: &HttpRequest<'_>,
+        req: &HttpRequest<'_, H>,
         public_key_pem: &str,
     ) -> Result<(), SignatureError> {
-        let alg = &RSA_PKCS1_2048_8192_SHA256;
+        self.verify_key(req, &parse_public_key(public_key_pem, &self.key_id)?)
+    }
+
+    /// Like [`verify`](Self::verify), with a key already parsed.
+    pub fn verify_key<H: HeaderLine>(
+        &self,
+        req: &HttpRequest<'_, H>,
+        key: &PublicKey,
+    ) -> Result<(), SignatureError> {
+        let alg = RsaVerification::Pkcs1Sha256;
         let full = self.signing_string(req, true)?;
-        let first = verify_rsa(
-            alg,
-            public_key_pem,
-            &self.key_id,
-            full.as_bytes(),
-            &self.signature,
-        );
+        let first = verify_rsa(alg, key, &self.key_id, full.as_bytes(), &self.signature);
         match first {
             Err(SignatureError::BadSignature { .. }) if req.path() != req.path_and_query => {
                 let path_only = self.signing_string(req, false)?;
                 verify_rsa(
                     alg,
-                    public_key_pem,
+                    key,
                     &self.key_id,
                     path_only.as_bytes(),
                     &self.signature,

@@ -6,8 +6,8 @@ use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::HttpRequest;
 use super::sfv::{self, BareItem, Member};
+use super::{HeaderLine, HttpRequest};
 
 /// Why a body does not match its digest header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +58,7 @@ pub fn content_digest_header(body: &[u8]) -> String {
 /// Checks the body against `Digest` and/or `Content-Digest` (names in any
 /// case). Each header present must carry a sha-256 value that matches; at
 /// least one header must be present.
-pub fn verify_digest(headers: &[(String, String)], body: &[u8]) -> Result<(), DigestError> {
+pub fn verify_digest<H: HeaderLine>(headers: &[H], body: &[u8]) -> Result<(), DigestError> {
     let req = HttpRequest {
         method: "",
         scheme: "",
@@ -237,7 +237,10 @@ mod tests {
     #[test]
     fn garbage_and_absence_are_refused() {
         let body = b"{}";
-        assert_eq!(verify_digest(&[], body), Err(DigestError::Missing));
+        assert_eq!(
+            verify_digest::<(String, String)>(&[], body),
+            Err(DigestError::Missing)
+        );
         assert!(matches!(
             verify_digest(&h(&[("Digest", "garbage")]), body),
             Err(DigestError::Malformed { .. })

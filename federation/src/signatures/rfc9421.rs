@@ -15,17 +15,16 @@
 use std::time::SystemTime;
 
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::{
-    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RSA_PSS_2048_8192_SHA512,
-};
+use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::sfv::{self, BareItem, Member, Params};
 use super::{
-    HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow, sign_rsa, unix_seconds,
-    verify_rsa,
+    HeaderLine, HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow,
+    parse_public_key, sign_rsa, unix_seconds, verify_rsa,
 };
+use crate::keys::{PublicKey, RsaVerification};
 
 /// The algorithms we verify.
 const RSA_V1_5_SHA256: &str = "rsa-v1_5-sha256";
@@ -173,9 +172,9 @@ impl Rfc9421Signature {
     /// `now` (Unix seconds), `expires` honoured; `@method` and `@target-uri`
     /// (or `@authority` and `@path`) covered, and `content-digest` when there
     /// is a body; every covered component computable from `req`.
-    pub fn check_policy(
+    pub fn check_policy<H: HeaderLine>(
         &self,
-        req: &HttpRequest<'_>,
+        req: &HttpRequest<'_, H>,
         expects_body: bool,
         window: &TimeWindow,
         now: i64,
@@ -204,32 +203,36 @@ impl Rfc9421Signature {
     }
 
     /// The signature base of this signature over `req` (RFC 9421 §2.5).
-    pub fn signature_base(&self, req: &HttpRequest<'_>) -> Result<String, SignatureError> {
+    pub fn signature_base<H: HeaderLine>(
+        &self,
+        req: &HttpRequest<'_, H>,
+    ) -> Result<String, SignatureError> {
         signature_base(req, &self.components, &self.params_value)
     }
 
     /// Checks the signature with an RSA public key PEM. Without `alg`, the
     /// key is RSA, so PKCS#1 v1.5 SHA-256 is tried, then PSS SHA-512.
-    pub fn verify(
+    pub fn verify<H: HeaderLine>(
         &self,
-        req: &HttpRequest<'_>,
+        req: &HttpRequest<'_, H>,
         public_key_pem: &str,
     ) -> Result<(), SignatureError> {
+        self.verify_key(req, &parse_public_key(public_key_pem, &self.key_id)?)
+    }
+
+    /// Like [`verify`](Self::verify), with a key already parsed.
+    pub fn verify_key<H: HeaderLine>(
+        &self,
+        req: &HttpRequest<'_, H>,
+        key: &PublicKey,
+    ) -> Result<(), SignatureError> {
         let base = self.signature_base(req)?;
-        let check = |alg| {
-            verify_rsa(
-                alg,
-                public_key_pem,
-                &self.key_id,
-                base.as_bytes(),
-                &self.signature,
-            )
-        };
+        let check = |alg| verify_rsa(alg, key, &self.key_id, base.as_bytes(), &self.signature);
         match self.alg.as_deref() {
-            Some(RSA_PSS_SHA512) => check(&RSA_PSS_2048_8192_SHA512),
-            Some(_) => check(&RSA_PKCS1_2048_8192_SHA256),
-            None => check(&RSA_PKCS1_2048_8192_SHA256).or_else(|e| match e {
-                SignatureError::BadSignature { .. } => check(&RSA_PSS_2048_8192_SHA512),
+            Some(RSA_PSS_SHA512) => check(RsaVerification::PssSha512),
+            Some(_) => check(RsaVerification::Pkcs1Sha256),
+            None => check(RsaVerification::Pkcs1Sha256).or_else(|e| match e {
+                SignatureError::BadSignature { .. } => check(RsaVerification::PssSha512),
                 other => Err(other),
             }),
         }
@@ -237,8 +240,8 @@ impl Rfc9421Signature {
 }
 
 /// Builds the signature base from components and the serialised parameters.
-fn signature_base(
-    req: &HttpRequest<'_>,
+fn signature_base<H: HeaderLine>(
+    req: &HttpRequest<'_, H>,
     components: &[String],
     params_value: &str,
 ) -> Result<String, SignatureError> {
@@ -255,7 +258,10 @@ fn signature_base(
 }
 
 /// The value of one covered component (§2.1, §2.2).
-fn component_value(req: &HttpRequest<'_>, name: &str) -> Result<String, SignatureError> {
+fn component_value<H: HeaderLine>(
+    req: &HttpRequest<'_, H>,
+    name: &str,
+) -> Result<String, SignatureError> {
     let authority = || {
         req.single_header("host")?
             .map(str::to_ascii_lowercase)
@@ -289,8 +295,8 @@ fn component_value(req: &HttpRequest<'_>, name: &str) -> Result<String, Signatur
 /// covering `@method @target-uri @authority`, then `date` and
 /// `content-digest` when present. `host` is required, and `content-digest`
 /// too unless the method is GET or HEAD.
-pub fn sign_request_rfc9421(
-    req: &HttpRequest<'_>,
+pub fn sign_request_rfc9421<H: HeaderLine>(
+    req: &HttpRequest<'_, H>,
     key_id: &str,
     key: &KeyPair,
     created: SystemTime,
@@ -312,8 +318,8 @@ pub fn sign_request_rfc9421(
 
 /// Signs with `rsa-v1_5-sha256` over exactly `components`, with an optional
 /// `expires`. For tests and unusual peers; inboxes refuse weak lists.
-pub fn sign_request_rfc9421_covering(
-    req: &HttpRequest<'_>,
+pub fn sign_request_rfc9421_covering<H: HeaderLine>(
+    req: &HttpRequest<'_, H>,
     components: &[&str],
     key_id: &str,
     key: &KeyPair,

@@ -16,13 +16,15 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::Value;
 
 use super::error::ApiError;
 use super::signed::Refused;
 use crate::app::App;
 use crate::store::inbox_batch::InboxEntry;
 use crate::urls::authority_of;
+
+mod envelope;
+use envelope::Envelope;
 
 /// The largest activity accepted.
 pub const INBOX_BODY_LIMIT: usize = 1024 * 1024;
@@ -70,19 +72,23 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
         Err(e) => return refused(e),
     };
 
-    let activity: Value = match serde_json::from_slice(body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => return ApiError::BadRequest("the body is not a JSON object".into()).into_response(),
+    // Stored as text: a body that is not UTF-8 is refused, not mangled.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return ApiError::BadRequest("the body is not UTF-8".into()).into_response();
     };
-    let actor = match &activity["actor"] {
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => o.get("id").and_then(Value::as_str).unwrap_or_default(),
-        _ => "",
+    let Some(envelope) = Envelope::parse(text) else {
+        return ApiError::BadRequest("the body is not a JSON object".into()).into_response();
     };
+    let actor = envelope.actor.0.as_ref();
     if actor != verified.key.owner_uri {
         return unauthorized("the signing key's owner is not the activity's actor");
     }
-    let Some(activity_id) = activity["id"].as_str().filter(|id| !id.is_empty()) else {
+    let Some(activity_id) = envelope
+        .id
+        .as_ref()
+        .map(|id| id.0.as_ref())
+        .filter(|id| !id.is_empty())
+    else {
         return ApiError::BadRequest("the activity has no id".into()).into_response();
     };
     // Checked before the id is recorded, so nobody can reserve another
@@ -96,7 +102,7 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
         job_id: app.ids().next(),
         activity_id: activity_id.to_owned(),
         actor_uri: actor.to_owned(),
-        body: String::from_utf8_lossy(body).into_owned(),
+        body: text.to_owned(),
         // A host that signs requests to us is up: deliveries parked for it
         // resume (the same transaction forgets its failures).
         host: activity_host.clone(),

@@ -14,7 +14,7 @@ use starling_federation::signatures::{HttpRequest, ParsedSignature, Policy, Sign
 
 use crate::app::App;
 use crate::error::Internal;
-use crate::service::remote::{KeyError, key_for};
+use crate::service::remote::{KeyError, RememberedKey, key_for};
 use crate::store::inbox_batch::KeyCheck;
 use crate::store::remote::KnownKey;
 
@@ -57,7 +57,7 @@ pub async fn verify(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<KnownKey, Refused> {
+) -> Result<Arc<KnownKey>, Refused> {
     Ok(verify_with(app, method, uri, headers, body, false)
         .await?
         .key)
@@ -66,7 +66,7 @@ pub async fn verify(
 /// A verified signature and how far its key may be trusted.
 pub struct Verified {
     /// The key that made it; its `owner_uri` is the actor that signed.
-    pub key: KnownKey,
+    pub key: Arc<KnownKey>,
     /// Set when the key came from this process's memory, not the store:
     /// whatever the request does must commit only if the stored key is
     /// still this one (`store::inbox_batch` checks it in the same
@@ -94,9 +94,11 @@ async fn verify_with(
     body: &[u8],
     remembered: bool,
 ) -> Result<Verified, Refused> {
-    let header_list: Vec<(String, String)> = headers
+    // Borrowed, not copied: a header that is not visible ASCII cannot be
+    // signed over, so it is left out as before.
+    let header_list: Vec<(&str, &str)> = headers
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
         .collect();
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let request = HttpRequest {
@@ -112,25 +114,41 @@ async fn verify_with(
         &Policy::new(app.config().domain.clone()),
         SystemTime::now(),
     )?;
-    let key_id = checked.key_id().to_owned();
+    let key_id = checked.key_id();
     let memory = &app.caches().remote_keys;
+    let known = memory.get(key_id);
     if remembered
-        && let Some(key) = memory.get(&key_id)
-        && checked.clone().verify(&key.public_key_pem).is_ok()
+        && let Some(known) = &known
+        && checked.verify_key(&known.parsed).is_ok()
     {
         return Ok(Verified {
-            key: (*key).clone(),
-            remembered: Some(KeyCheck { key_id, key }),
+            key: known.key.clone(),
+            remembered: Some(KeyCheck {
+                key_id: key_id.to_owned(),
+                key: known.key.clone(),
+            }),
         });
     }
-    let mut key = key_for(app, &key_id, false).await?;
-    if checked.clone().verify(&key.public_key_pem).is_err() {
-        key = key_for(app, &key_id, true).await?;
-        checked.verify(&key.public_key_pem)?;
-    }
-    memory.insert(&key_id, Arc::new(key.clone()));
+    // The stored key (parsed again only if it is not the one remembered);
+    // refetched once if it does not verify.
+    let stored = RememberedKey::parse(key_for(app, key_id, false).await?, known.as_deref());
+    let key = match stored {
+        Some(key) if checked.verify_key(&key.parsed).is_ok() => key,
+        _ => {
+            let fetched = key_for(app, key_id, true).await?;
+            let key = RememberedKey::parse(fetched, known.as_deref()).ok_or_else(|| {
+                SignatureError::InvalidPublicKey {
+                    key_id: key_id.to_owned(),
+                }
+            })?;
+            checked.verify_key(&key.parsed)?;
+            key
+        }
+    };
+    let verified = key.key.clone();
+    memory.insert(key_id, Arc::new(key));
     Ok(Verified {
-        key,
+        key: verified,
         remembered: None,
     })
 }

@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use serde_json::Value;
+use starling_federation::keys::PublicKey;
 
 use crate::app::App;
 use crate::cache::GenCache;
@@ -36,15 +37,40 @@ pub enum KeyError {
 }
 
 /// Keys this process verified signatures with, by key id, so the inbox need
-/// not read `account_keys` per request. A remembered key is never trusted
-/// alone: the commit of what it verified checks, in the same transaction,
-/// that the stored key is still this one (`store::inbox_batch`), so a key
-/// replaced or removed by any process is not honoured again.
+/// not read `account_keys` per request, and parsed, so that verifying with a
+/// remembered key decodes nothing. A remembered key is never trusted alone:
+/// the commit of what it verified checks, in the same transaction, that the
+/// stored key is still this one (`store::inbox_batch`), so a key replaced or
+/// removed by any process is not honoured again.
 pub struct KeyMemory {
     /// Seeds the hash of key ids (they come from the network).
     hasher: std::hash::RandomState,
     /// Key id and key, by the key id's hash.
-    keys: GenCache<u64, (Arc<str>, Arc<KnownKey>)>,
+    keys: GenCache<u64, (Arc<str>, Arc<RememberedKey>)>,
+}
+
+/// A key as remembered: as stored, and parsed.
+#[derive(Debug)]
+pub struct RememberedKey {
+    /// The key as the store holds it (owner and PEM).
+    pub key: Arc<KnownKey>,
+    /// `key.public_key_pem`, parsed.
+    pub parsed: PublicKey,
+}
+
+impl RememberedKey {
+    /// Parses `key`, reusing `known`'s parse when it holds the same PEM.
+    /// None when the PEM is not an RSA public key.
+    pub fn parse(key: KnownKey, known: Option<&RememberedKey>) -> Option<RememberedKey> {
+        let parsed = match known {
+            Some(k) if k.key.public_key_pem == key.public_key_pem => k.parsed.clone(),
+            _ => PublicKey::from_pem(&key.public_key_pem)?,
+        };
+        Some(RememberedKey {
+            key: Arc::new(key),
+            parsed,
+        })
+    }
 }
 
 impl Default for KeyMemory {
@@ -58,13 +84,13 @@ impl Default for KeyMemory {
 
 impl KeyMemory {
     /// The key last seen under `key_id`, if remembered.
-    pub fn get(&self, key_id: &str) -> Option<Arc<KnownKey>> {
+    pub fn get(&self, key_id: &str) -> Option<Arc<RememberedKey>> {
         let (id, key) = self.keys.get(&self.hasher.hash_one(key_id))?;
         (*id == *key_id).then_some(key)
     }
 
     /// Remembers `key` under `key_id`.
-    pub fn insert(&self, key_id: &str, key: Arc<KnownKey>) {
+    pub fn insert(&self, key_id: &str, key: Arc<RememberedKey>) {
         self.keys
             .insert(self.hasher.hash_one(key_id), (key_id.into(), key));
     }
