@@ -19,8 +19,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
 use super::{
-    HeaderLine, HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow,
-    parse_public_key, sfv, sign_rsa, verify_rsa,
+    HeaderLine, HeaderParseError, HttpRequest, SignError, SignatureError, TimeWindow, sfv,
+    sign_rsa, verify_rsa,
 };
 use crate::keys::{PublicKey, RsaVerification};
 
@@ -224,18 +224,9 @@ impl CavageSignature {
         Ok(lines.join("\n"))
     }
 
-    /// Checks the signature with an RSA public key PEM. Like Mastodon, a
+    /// Checks the signature with a parsed RSA public key. Like Mastodon, a
     /// `(request-target)` signed without the query string is also accepted
     /// (older Mastodon and Fedify sign only the path).
-    pub fn verify<H: HeaderLine>(
-        &self,
-        req: &HttpRequest<'_, H>,
-        public_key_pem: &str,
-    ) -> Result<(), SignatureError> {
-        self.verify_key(req, &parse_public_key(public_key_pem, &self.key_id)?)
-    }
-
-    /// Like [`verify`](Self::verify), with a key already parsed.
     pub fn verify_key<H: HeaderLine>(
         &self,
         req: &HttpRequest<'_, H>,
