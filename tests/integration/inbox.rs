@@ -558,3 +558,117 @@ async fn a_rotated_key_is_picked_up_and_a_replaced_one_refused(db: Db) {
     );
     assert_eq!(stored(&b).await, 3, "notes 1, 3 and 4");
 }
+
+/// The `inbox` jobs of `node`: (payload, attempts).
+async fn inbox_jobs(node: &TestNode) -> Vec<(Value, i64)> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&node.db.url_string())
+        .await
+        .unwrap();
+    let rows = sqlx::query("SELECT payload, attempts FROM jobs WHERE kind = 'inbox' ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|r| {
+            let payload: String = r.get(0);
+            (serde_json::from_str(&payload).unwrap(), r.get(1))
+        })
+        .collect()
+}
+
+db_test!(an_activity_that_fails_is_retried_without_the_rest_of_its_commit);
+async fn an_activity_that_fails_is_retried_without_the_rest_of_its_commit(db: Db) {
+    // One inbox job carries every activity of a group commit; one that
+    // cannot be applied (its table refuses writes for a while) must neither
+    // hold up the others nor be lost.
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let (_, bob) = b.user_with_token("bob").await;
+    let (_, post) = b
+        .api_post("/api/v1/statuses", &bob, json!({"status": "like me"}))
+        .await;
+    // b learns alice (and her key) from a first signed note.
+    assert_eq!(
+        Send::new(&a, &alice, &b, create_note(&a, "alice", 0))
+            .go()
+            .await,
+        StatusCode::ACCEPTED
+    );
+    b.drain().await;
+    let actor = format!("{}/users/alice", a.base);
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}#likes/1"),
+        "type": "Like",
+        "actor": actor,
+        "object": post["uri"],
+    })
+    .to_string();
+    let bodies = [
+        create_note(&a, "alice", 1),
+        like,
+        create_note(&a, "alice", 3),
+    ];
+    let refuse = match db {
+        Db::Sqlite => "CREATE TRIGGER refuse BEFORE INSERT ON favourites \
+                       BEGIN SELECT RAISE(ABORT, 'favourites are down'); END;"
+            .to_owned(),
+        Db::Postgres => "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+                         RAISE EXCEPTION 'favourites are down'; END $$ LANGUAGE plpgsql; \
+                         CREATE TRIGGER refuse BEFORE INSERT ON favourites \
+                         FOR EACH ROW EXECUTE FUNCTION refuse();"
+            .to_owned(),
+    };
+    b.db.execute(&refuse).await;
+    // The three as the inbox's writer records one commit of them.
+    let mut values = Vec::new();
+    let ids: Vec<i64> = (0..3).map(|_| b.app.ids().next()).collect();
+    for (n, body) in bodies.iter().enumerate() {
+        let activity: Value = serde_json::from_str(body).unwrap();
+        values.push(format!(
+            "({}, '{}', '{actor}', '{}', 0)",
+            ids[n],
+            activity["id"].as_str().unwrap(),
+            body.replace('\'', "''")
+        ));
+    }
+    b.db.execute(&format!(
+        "INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) VALUES {}; \
+         INSERT INTO jobs (id, kind, payload, run_at, created_at) \
+         VALUES ({}, 'inbox', '{}', 0, 0);",
+        values.join(", "),
+        b.app.ids().next(),
+        json!({ "inbox_activities": ids })
+    ))
+    .await;
+    b.drain().await;
+
+    for n in [1, 3] {
+        let uri = format!("{actor}/statuses/{n}");
+        assert!(
+            b.app.store().status_by_uri(&uri).await.unwrap().is_some(),
+            "note {n} was applied"
+        );
+    }
+    assert_eq!(
+        inbox_jobs(&b).await,
+        vec![(json!({ "inbox_activities": [ids[1]] }), 1)],
+        "only the like waits for a retry"
+    );
+
+    let drop_refuse = match db {
+        Db::Sqlite => "DROP TRIGGER refuse;",
+        Db::Postgres => "DROP TRIGGER refuse ON favourites; DROP FUNCTION refuse();",
+    };
+    b.db.execute(&format!("{drop_refuse} UPDATE jobs SET run_at = 0;"))
+        .await;
+    b.drain().await;
+    assert!(inbox_jobs(&b).await.is_empty());
+    let id = post["id"].as_str().unwrap();
+    let (_, status) = b.api_get(&format!("/api/v1/statuses/{id}"), &bob).await;
+    assert_eq!(status["favourites_count"], 1, "the like arrived in the end");
+}

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::StatusCode;
 use axum::routing::post;
-use sqlx::Row;
 use starling_federation::keys::{generate_rsa_2048, parse_private_pem};
 use starling_federation::signatures::{http_date, sha256_digest_header, sign_request};
 use starling_node::app::{self, App};
@@ -253,18 +252,34 @@ pub async fn run(db: DatabaseUrl, settings: &Settings) {
     bare_server.abort();
     // Every 202 is durable: the rows are there (the node's pool is closed).
     let pool = raw_pool(&db).await;
-    let (rows, jobs): (i64, i64) = {
-        let r = sqlx::query("SELECT (SELECT count(*) FROM inbox_activities), (SELECT count(*) FROM jobs WHERE kind = 'inbox')")
-            .fetch_one(&pool)
-            .await
-            .expect("count");
-        (r.get(0), r.get(1))
-    };
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox_activities")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(
         rows as usize,
         warm + node.requests,
         "every accepted activity is stored"
     );
-    assert_eq!(jobs, rows, "each with its job");
+    // Each in an `inbox` job (one per group commit).
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'inbox'")
+        .fetch_all(&pool)
+        .await
+        .expect("jobs");
+    let queued: usize = payloads
+        .iter()
+        .map(|p| {
+            let p: serde_json::Value = serde_json::from_str(p).expect("payload");
+            p["inbox_activities"]
+                .as_array()
+                .map_or(usize::from(p["inbox_activity"].is_i64()), Vec::len)
+        })
+        .sum();
+    assert_eq!(queued as i64, rows, "each with its job");
+    println!(
+        "{rows} activities in {} inbox jobs ({:.1} per commit)",
+        payloads.len(),
+        rows as f64 / payloads.len().max(1) as f64
+    );
     pool.close().await;
 }

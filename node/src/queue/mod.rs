@@ -66,9 +66,71 @@ pub enum Outcome {
     },
 }
 
+/// An `inbox` job: the `inbox_activities` rows of one group commit, in the
+/// order they arrived (`inbox_activity` alone for one, as before batches).
 #[derive(Debug, Deserialize)]
 struct InboxJob {
-    inbox_activity: i64,
+    #[serde(default)]
+    inbox_activity: Option<i64>,
+    #[serde(default)]
+    inbox_activities: Vec<i64>,
+}
+
+impl InboxJob {
+    fn ids(self) -> Vec<i64> {
+        self.inbox_activity
+            .into_iter()
+            .chain(self.inbox_activities)
+            .collect()
+    }
+}
+
+fn inbox_payload(ids: &[i64]) -> String {
+    serde_json::json!({ "inbox_activities": ids }).to_string()
+}
+
+/// Applies the activities of an `inbox` job in turn. Those that fail are
+/// retried together with the usual backoff (the job's payload shrinks to
+/// them); those not reached by `deadline` (half the lease) go back to the
+/// queue as a job of their own, so this one ends within its lease.
+async fn apply_inbox(
+    app: &App,
+    ids: Vec<i64>,
+    deadline: tokio::time::Instant,
+) -> Result<Outcome, Internal> {
+    let mut failed = Vec::new();
+    let mut error = String::new();
+    for (n, &id) in ids.iter().enumerate() {
+        if n > 0 && tokio::time::Instant::now() >= deadline {
+            let rest = &ids[n..];
+            if failed.is_empty() {
+                return Ok(Outcome::Parked {
+                    payload: Some(inbox_payload(rest)),
+                });
+            }
+            app.store()
+                .enqueue(app.ids().next(), "inbox", &inbox_payload(rest), now_ms())
+                .await?;
+            break;
+        }
+        if let Err(e) = crate::service::inbound::run(app, id).await {
+            if ids.len() == 1 {
+                return Err(e);
+            }
+            tracing::warn!(inbox_activity = id, error = %chain(&e), "applying an activity failed; it will be retried");
+            error = chain(&e);
+            failed.push(id);
+        }
+    }
+    if failed.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    Ok(Outcome::Retry {
+        error,
+        not_before: None,
+        backoff: true,
+        payload: Some(inbox_payload(&failed)),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,8 +138,9 @@ struct FanoutJob {
     status_id: i64,
 }
 
-/// Runs one job in the worker's own task.
-async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
+/// Runs one job in the worker's own task; a job with parts stops starting
+/// new ones at `deadline`.
+async fn run(app: &App, job: &DbJob, deadline: tokio::time::Instant) -> Result<Outcome, Internal> {
     match job.kind.as_str() {
         "fanout" => {
             let args: FanoutJob = serde_json::from_str(&job.payload)
@@ -88,8 +151,7 @@ async fn run(app: &App, job: &DbJob) -> Result<Outcome, Internal> {
         "inbox" => {
             let args: InboxJob = serde_json::from_str(&job.payload)
                 .map_err(|e| Internal::Job(format!("bad inbox payload: {e}")))?;
-            crate::service::inbound::run(app, args.inbox_activity).await?;
-            Ok(Outcome::Done)
+            apply_inbox(app, args.ids(), deadline).await
         }
         "deliver" => {
             let now = tokio::time::Instant::now();
@@ -119,7 +181,7 @@ pub async fn step(app: &App) -> Result<usize, Internal> {
         if job.kind == "deliver" {
             start_delivery(app, job, deadline, &batch).await?;
         } else {
-            let result = run(app, &job).await;
+            let result = run(app, &job, deadline).await;
             settle(app, &job, result).await?;
         }
     }
@@ -140,7 +202,7 @@ async fn start_delivery(
         .or_else(|| crate::service::deliver::host_of(&job.payload));
     let Some(host) = host else {
         // Unreadable: let the delivery itself fail and be retried or dropped.
-        let result = run(app, &job).await;
+        let result = run(app, &job, deadline).await;
         return settle(app, &job, result).await;
     };
     let Some(slot) = app.delivery_slots().take(&host).await else {
