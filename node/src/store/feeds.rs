@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::social::{ViewerContext, big_followed_sql, hidden_accounts_sql};
 use super::sql::{Page, Sql};
@@ -233,40 +233,28 @@ impl Store {
         boost: bool,
     ) -> Result<u64, StoreError> {
         // Boosts skip followers who turned boosts off for the booster.
-        let (plain, tolerant) = if boost {
-            (
-                "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f \
-                 WHERE f.target_account_id = $2 AND f.local_follower AND f.show_reblogs",
-                "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f \
-                 WHERE f.target_account_id = $2 AND f.local_follower AND f.show_reblogs \
-                 ON CONFLICT DO NOTHING",
-            )
-        } else {
-            (
-                "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f \
-                 WHERE f.target_account_id = $2 AND f.local_follower",
-                "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f \
-                 WHERE f.target_account_id = $2 AND f.local_follower \
-                 ON CONFLICT DO NOTHING",
-            )
-        };
-        let first = sqlx::query(plain)
+        let plain = format!(
+            "INSERT INTO home_feed (account_id, status_id) \
+             SELECT f.account_id, $1 FROM follows f \
+             WHERE f.target_account_id = $2 AND f.local_follower{}",
+            if boost { " AND f.show_reblogs" } else { "" }
+        );
+        let tolerant = format!("{plain} ON CONFLICT DO NOTHING");
+        let first = sqlx::query(AssertSqlSafe(plain))
             .bind(status_id)
             .bind(author_id)
             .execute(&self.write)
             .await;
         match first {
             Ok(done) => Ok(done.rows_affected()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(sqlx::query(tolerant)
-                .bind(status_id)
-                .bind(author_id)
-                .execute(&self.write)
-                .await?
-                .rows_affected()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Ok(sqlx::query(AssertSqlSafe(tolerant))
+                    .bind(status_id)
+                    .bind(author_id)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected())
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -291,9 +279,9 @@ impl Store {
     /// them (range scans over the page's ids), and the viewer's context
     /// (hidden accounts, followed big accounts, whether filters exist), as
     /// uncorrelated subqueries the database evaluates once, not per row
-    /// (per-row `EXISTS` probes cost PostgreSQL more than the page itself). The hottest endpoint thus costs one round
-    /// trip besides the token check. An empty page says nothing about the
-    /// context, so it is then read on its own.
+    /// (per-row `EXISTS` probes cost PostgreSQL more than the page itself).
+    /// The hottest endpoint thus costs one round trip, the token check
+    /// included, and an empty page still answers for the context.
     ///
     /// `confirm_token`: an access token row to check in the same statement
     /// (still there, not revoked), for a token taken from memory
