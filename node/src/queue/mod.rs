@@ -114,9 +114,6 @@ async fn apply_inbox(
             break;
         }
         if let Err(e) = crate::service::inbound::run(app, id).await {
-            if ids.len() == 1 {
-                return Err(e);
-            }
             tracing::warn!(inbox_activity = id, error = %chain(&e), "applying an activity failed; it will be retried");
             error = chain(&e);
             failed.push(id);
