@@ -306,10 +306,12 @@ impl<'a> Presenter<'a> {
     /// not applied: callers with filters to apply use `statuses`.
     pub async fn statuses_json(&self, rows: &[DbStatus]) -> Result<Vec<u8>, Internal> {
         let cache = &self.app.caches().plain_statuses;
+        let plain: Vec<bool> = rows.iter().map(|s| self.plain(s)).collect();
         let cached: Vec<Option<Arc<[u8]>>> = rows
             .iter()
-            .map(|s| {
-                self.plain(s)
+            .zip(&plain)
+            .map(|(s, &plain)| {
+                plain
                     .then(|| cache.get(&s.id))
                     .flatten()
                     .filter(|c| c.version == s.version && c.author_version == s.author_version)
@@ -329,7 +331,7 @@ impl<'a> Presenter<'a> {
         };
         let mut out = Vec::with_capacity(2 + rows.len() * 1536);
         out.push(b'[');
-        for (s, cached) in rows.iter().zip(cached) {
+        for ((s, cached), plain) in rows.iter().zip(cached).zip(plain) {
             let json = match cached {
                 Some(json) => json,
                 None => {
@@ -339,7 +341,7 @@ impl<'a> Presenter<'a> {
                     let json: Arc<[u8]> = serde_json::to_vec(&status)
                         .map_err(|e| Internal::Serialize(e.to_string()))?
                         .into();
-                    if self.plain(s) {
+                    if plain {
                         cache.insert(
                             s.id,
                             PlainStatus {
