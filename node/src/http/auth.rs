@@ -8,6 +8,11 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::service::oauth::{Scopes, hash_secret, secret_digest};
 
+/// Mastodon's 401 for a missing, unknown or revoked token.
+pub fn invalid_token() -> ApiError {
+    ApiError::Unauthorized("The access token is invalid".into())
+}
+
 /// An authenticated request: a valid, unrevoked token.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -89,11 +94,8 @@ impl FromRequestParts<App> for Auth {
         if let Some(auth) = parts.extensions.get::<Auth>() {
             return Ok(auth.clone());
         }
-        let token = bearer_token(parts)
-            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
-        let auth = authenticate(app, &token)
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        let token = bearer_token(parts).ok_or_else(invalid_token)?;
+        let auth = authenticate(app, &token).await?.ok_or_else(invalid_token)?;
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
@@ -130,7 +132,7 @@ impl PendingAuth {
     /// forgotten here too.
     pub fn refused(&self, app: &App) -> ApiError {
         app.caches().tokens.remove(&self.key);
-        ApiError::Unauthorized("The access token is invalid".into())
+        invalid_token()
     }
 }
 
@@ -138,8 +140,7 @@ impl FromRequestParts<App> for PendingAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)
-            .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        let token = bearer_token(parts).ok_or_else(invalid_token)?;
         let key = secret_digest(&token);
         if let Some(auth) = app.caches().tokens.get(&key) {
             return Ok(PendingAuth {
@@ -148,11 +149,7 @@ impl FromRequestParts<App> for PendingAuth {
                 key,
             });
         }
-        let auth = std::sync::Arc::new(
-            authenticate(app, &token)
-                .await?
-                .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?,
-        );
+        let auth = std::sync::Arc::new(authenticate(app, &token).await?.ok_or_else(invalid_token)?);
         app.caches().tokens.insert(key, auth.clone());
         Ok(PendingAuth {
             auth,

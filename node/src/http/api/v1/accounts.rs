@@ -56,7 +56,7 @@ async fn verify_credentials(State(app): State<App>, auth: Auth) -> Result<Json<A
         .credential_account(me)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))
+        .ok_or_else(crate::http::auth::invalid_token)
 }
 
 #[derive(Debug, Deserialize)]
@@ -540,7 +540,7 @@ async fn register(
         .store()
         .app_by_id(auth.app_id)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        .ok_or_else(crate::http::auth::invalid_token)?;
     let scopes = auth.scopes.clone();
     let token = crate::service::apps::issue_token(&app, &client, Some(user.id), scopes).await?;
     Ok(Json(serde_json::json!({

@@ -69,6 +69,6 @@ async fn verify_credentials(State(app): State<App>, auth: Auth) -> Result<Json<V
         .store()
         .app_by_id(auth.app_id)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("The access token is invalid".into()))?;
+        .ok_or_else(crate::http::auth::invalid_token)?;
     Ok(Json(application(&found, None)))
 }
