@@ -39,39 +39,50 @@ fn scan_followers(followers: i64, candidates: usize) -> bool {
     candidates > IDS_PER_QUERY && followers <= 20 * candidates as i64
 }
 
+/// Rows that, if the viewer `h.account_id` has one, mean they do not see
+/// the post plainly, each open on a list: the post's authors (`true`) or
+/// its ids (`false`).
+const NOT_PLAIN: [(&str, bool); 7] = [
+    (
+        "blocks b WHERE b.account_id = h.account_id AND b.target_account_id",
+        true,
+    ),
+    (
+        "blocks b WHERE b.target_account_id = h.account_id AND b.account_id",
+        true,
+    ),
+    (
+        "mutes m WHERE m.account_id = h.account_id AND m.target_account_id",
+        true,
+    ),
+    (
+        "favourites f WHERE f.account_id = h.account_id AND f.status_id",
+        false,
+    ),
+    (
+        "bookmarks b WHERE b.account_id = h.account_id AND b.status_id",
+        false,
+    ),
+    (
+        "status_pins p WHERE p.account_id = h.account_id AND p.status_id",
+        false,
+    ),
+    (
+        "statuses r WHERE r.account_id = h.account_id AND r.deleted_at IS NULL \
+         AND r.reblog_of_id",
+        false,
+    ),
+];
+
 /// Appends the conditions of [`Store::plain_home_viewers`] on the viewer
-/// `h.account_id`.
+/// `h.account_id`: none of [`NOT_PLAIN`], and no filters.
 fn push_plain(sql: &mut super::sql::Sql, authors: &[i64], ids: &[i64]) {
-    sql.push(
-        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = h.account_id \
-         AND b.target_account_id IN (",
-    );
-    sql.bind_list(authors).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.target_account_id = h.account_id \
-         AND b.account_id IN (",
-    );
-    sql.bind_list(authors).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.account_id = h.account_id \
-         AND m.target_account_id IN (",
-    );
-    sql.bind_list(authors).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM filters f WHERE f.account_id = h.account_id) \
-         AND NOT EXISTS (SELECT 1 FROM favourites f WHERE f.account_id = h.account_id \
-         AND f.status_id IN (",
-    );
-    sql.bind_list(ids).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = h.account_id \
-         AND b.status_id IN (",
-    );
-    sql.bind_list(ids).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM status_pins p WHERE p.account_id = h.account_id \
-         AND p.status_id IN (",
-    );
-    sql.bind_list(ids).push(
-        ")) AND NOT EXISTS (SELECT 1 FROM statuses r WHERE r.account_id = h.account_id \
-         AND r.deleted_at IS NULL AND r.reblog_of_id IN (",
-    );
-    sql.bind_list(ids).push("))");
+    for (rows, on_authors) in NOT_PLAIN {
+        sql.push(&format!(" AND NOT EXISTS (SELECT 1 FROM {rows} IN ("));
+        sql.bind_list(if on_authors { authors } else { ids })
+            .push("))");
+    }
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM filters f WHERE f.account_id = h.account_id)");
 }
 
 impl Store {
