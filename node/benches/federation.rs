@@ -131,16 +131,8 @@ fn main() {
 /// loopback targets are allowed; client rate limits off).
 pub fn config(database: DatabaseUrl, domain: &str, bind: std::net::SocketAddr) -> Config {
     Config {
-        domain: domain.to_owned(),
-        bind,
-        database,
-        dev: true,
-        registrations_open: false,
         rate_limits: false,
-        fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
-        delivery: Default::default(),
-        role: Default::default(),
-        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
+        ..Config::dev(domain, bind, database)
     }
 }
 

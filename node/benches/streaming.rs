@@ -149,18 +149,11 @@ async fn seed(db: &DatabaseUrl, clients: usize) -> Seeded {
     use starling_node::service::oauth::hash_secret;
 
     let t = Instant::now();
-    let config = Config {
-        domain: "localhost:8080".into(),
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        database: db.clone(),
-        dev: true,
-        registrations_open: false,
-        rate_limits: true,
-        fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
-        delivery: Default::default(),
-        role: Default::default(),
-        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
-    };
+    let config = Config::dev(
+        "localhost:8080",
+        "127.0.0.1:0".parse().expect("addr"),
+        db.clone(),
+    );
     let app = starling_node::app::App::build(config)
         .await
         .expect("node (migrations)");

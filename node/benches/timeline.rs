@@ -237,16 +237,8 @@ async fn run(label: &str, db: DatabaseUrl, seconds: u64) {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = Config {
-        domain: format!("localhost:{}", addr.port()),
-        bind: addr,
-        database: db.clone(),
-        dev: true,
-        registrations_open: false,
         rate_limits: false,
-        fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
-        delivery: Default::default(),
-        role: Default::default(),
-        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
+        ..Config::dev(format!("localhost:{}", addr.port()), addr, db.clone())
     };
     let app = App::build(config).await.expect("node");
     let (viewer, token, _) = user_with_token(&app, "viewer").await;

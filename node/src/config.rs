@@ -193,6 +193,25 @@ pub const DEFAULT_FANOUT_THRESHOLD: i64 = 200_000;
 pub const DEFAULT_SQLITE_PATH: &str = "starling-data/starling.db";
 
 impl Config {
+    /// A development node (plain `http`, loopback peers allowed) owning
+    /// `domain`, listening on `bind`, on `database`: registrations closed,
+    /// rate limits on, everything else at its default. What tests and
+    /// benchmarks start from.
+    pub fn dev(domain: impl Into<String>, bind: SocketAddr, database: DatabaseUrl) -> Config {
+        Config {
+            domain: domain.into(),
+            bind,
+            database,
+            dev: true,
+            registrations_open: false,
+            rate_limits: true,
+            fanout_threshold: DEFAULT_FANOUT_THRESHOLD,
+            delivery: DeliveryConfig::default(),
+            role: Role::default(),
+            job_lease: DEFAULT_JOB_LEASE,
+        }
+    }
+
     /// Loads the configuration: defaults, then the file at `path` (if any), then
     /// the variables `env` returns (pass `|k| std::env::var(k).ok()` in `main`).
     pub fn load(

@@ -126,18 +126,11 @@ db_test!(a_fresh_database_gets_its_schema_at_start);
 async fn a_fresh_database_gets_its_schema_at_start(db: Db) {
     // App::build on an empty database migrates it: the node is usable at once.
     let test_db = TestDb::new(db).await;
-    let config = Config {
-        domain: "localhost:1".into(),
-        bind: "127.0.0.1:1".parse().unwrap(),
-        database: test_db.url.clone(),
-        dev: true,
-        registrations_open: false,
-        rate_limits: true,
-        fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
-        delivery: Default::default(),
-        role: Default::default(),
-        job_lease: starling_node::config::DEFAULT_JOB_LEASE,
-    };
+    let config = Config::dev(
+        "localhost:1",
+        "127.0.0.1:1".parse().unwrap(),
+        test_db.url.clone(),
+    );
     let app = starling_node::app::App::build(config).await.unwrap();
     assert_eq!(app.store().migrate().await.unwrap(), 0);
     assert!(app.store().local_users().await.unwrap().is_empty());

@@ -195,18 +195,7 @@ impl TestNode {
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let domain = format!("localhost:{}", addr.port());
-        let mut config = Config {
-            domain: domain.clone(),
-            bind: addr,
-            database: db.url.clone(),
-            dev: true,
-            registrations_open: false,
-            rate_limits: true,
-            fanout_threshold: starling_node::config::DEFAULT_FANOUT_THRESHOLD,
-            delivery: Default::default(),
-            role: Default::default(),
-            job_lease: starling_node::config::DEFAULT_JOB_LEASE,
-        };
+        let mut config = Config::dev(domain.clone(), addr, db.url.clone());
         tweak(&mut config);
         let app = App::build(config).await.expect("node starts");
         let (tx, rx) = oneshot::channel();
