@@ -494,6 +494,99 @@ async fn concurrent_copies_are_one_effect_and_do_not_hold_up_the_rest(db: Db) {
     }
 }
 
+db_test!(a_burst_survives_the_database_cutting_its_connections);
+/// Many senders at once while the receiving node's database connections are
+/// cut under it, six times (PostgreSQL: the server ends them, as on a
+/// restart; SQLite has none to cut, so there it is the burst alone). The
+/// node goes on accepting at once: a cut costs at most the one request whose
+/// fresh connection it also caught (a 500, which a sender retries), and
+/// every activity ends up stored once and applied.
+async fn a_burst_survives_the_database_cutting_its_connections(db: Db) {
+    use futures_util::StreamExt;
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const BURST: u32 = 400;
+    const CUTS: usize = 6;
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let first = Send::new(&a, &alice, &b, create_note(&a, "alice", 0));
+    assert_eq!(first.go().await, StatusCode::ACCEPTED);
+    // Opened beforehand, so a cut is one quick statement.
+    let mut admin = match db {
+        Db::Postgres => Some(
+            sqlx::AnyConnection::connect(&b.db.url_string())
+                .await
+                .expect("connect"),
+        ),
+        Db::Sqlite => None,
+    };
+
+    // Sixteen at a time, so the node's writer stays busy (and keeps its
+    // connection) through the burst, and the cuts land in the middle of it.
+    let answered = AtomicUsize::new(0);
+    let sends = futures_util::stream::iter((1..=BURST).map(|n| {
+        let answered = &answered;
+        let send = Send::new(&a, &alice, &b, create_note(&a, "alice", n));
+        async move {
+            let status = send.go().await;
+            answered.fetch_add(1, Ordering::Relaxed);
+            (n, status)
+        }
+    }))
+    .buffer_unordered(16)
+    .collect::<Vec<_>>();
+    let cut = async {
+        let mut at = Vec::new();
+        for k in 1..=CUTS {
+            while answered.load(Ordering::Relaxed) < BURST as usize * k / (CUTS + 1) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            if let Some(admin) = admin.as_mut() {
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .execute(admin)
+                .await
+                .expect("cut");
+            }
+            at.push(answered.load(Ordering::Relaxed));
+        }
+        at
+    };
+    let (answers, cut_at) = tokio::join!(sends, cut);
+    assert!(
+        cut_at.iter().all(|&n| n < BURST as usize),
+        "the cuts came while activities were still to be sent: {cut_at:?}"
+    );
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(_, s)| *s != StatusCode::ACCEPTED)
+        .collect();
+    assert!(
+        refused.len() <= CUTS && refused.iter().all(|(_, s)| s.is_server_error()),
+        "at most one retryable refusal per cut: {refused:?}"
+    );
+    for (n, _) in refused {
+        let again = Send::new(&a, &alice, &b, create_note(&a, "alice", *n));
+        assert_eq!(again.go().await, StatusCode::ACCEPTED, "{n} sent again");
+    }
+    assert_eq!(stored(&b).await, i64::from(BURST) + 1, "each activity once");
+    // Jobs the cuts failed wait out their backoff, and jobs whose worker
+    // lost its connection their lease: let that time pass.
+    b.db.execute("UPDATE jobs SET run_at = 0, locked_until = 0")
+        .await;
+    b.drain().await;
+    for n in 0..=BURST {
+        let uri = format!("{}/users/alice/statuses/{n}", a.base);
+        assert!(
+            b.app.store().status_by_uri(&uri).await.unwrap().is_some(),
+            "note {n} arrived"
+        );
+    }
+}
+
 db_test!(a_rotated_key_is_picked_up_and_a_replaced_one_refused);
 async fn a_rotated_key_is_picked_up_and_a_replaced_one_refused(db: Db) {
     let a = TestNode::spawn(db).await;

@@ -9,13 +9,16 @@
 //! its activity committed: a 202 still means durably stored.
 //!
 //! Nothing waits to fill a batch: a lone request is committed at once, and a
-//! batch is as large as the load makes it (at most [`MAX_BATCH`]).
+//! batch is as large as the load makes it (at most [`MAX_BATCH`]). On
+//! PostgreSQL a batch is one statement on a connection the writer keeps while
+//! work is waiting, so it costs one round trip (`commit_statement`); on
+//! SQLite it is a transaction on the one write connection.
 //!
 //! Dedupe by activity id holds as before: the unique index decides, and only
 //! rows the `INSERT … ON CONFLICT DO NOTHING` really inserted go into the
-//! batch's one `inbox` job; two copies in one batch count once. Should a batch fail as a whole, each of
-//! its activities is retried in a transaction of its own, so one bad entry
-//! cannot fail the others.
+//! batch's one `inbox` job; two copies in one batch count once. Should a
+//! batch fail as a whole, each of its activities is retried in a transaction
+//! of its own, so one bad entry cannot fail the others.
 //!
 //! An activity verified with a key from memory (not read from the store for
 //! this request, `http::signed::verify_remembered`) carries that key; the
@@ -32,11 +35,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use sqlx::{AnyPool, AssertSqlSafe, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::remote::KnownKey;
-use super::{Store, StoreError, now_ms};
+use super::{Backend, Store, StoreError, now_ms};
 
 /// The most activities committed in one transaction.
 pub const MAX_BATCH: usize = 128;
@@ -103,14 +107,14 @@ impl Store {
     pub async fn record_inbox_entry(&self, entry: InboxEntry) -> Result<Recorded, StoreError> {
         let queue = self.inbox_writer.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(write_batches(self.write.clone(), rx));
+            tokio::spawn(write_batches(self.write.clone(), self.backend, rx));
             tx
         });
         let (reply, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError(pending)) = queue.send(Pending { entry, reply }).await {
             // The writer's runtime is gone (a store moved between runtimes,
             // as tests do): record it here.
-            return commit_batch(&self.write, &[pending.entry])
+            return commit_batch(&self.write, self.backend, &mut None, &[pending.entry])
                 .await
                 .map(|mut r| r.remove(0));
         }
@@ -122,12 +126,19 @@ impl Store {
     }
 }
 
-async fn write_batches(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
+async fn write_batches(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pending>) {
+    let mut held = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (entries, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
-        match commit_batch(&pool, &entries).await {
+        let done = commit_batch(&pool, backend, &mut held, &entries).await;
+        if rx.is_empty() {
+            // Idle: the connection goes back to the pool (which could not
+            // close while it was held).
+            held = None;
+        }
+        match done {
             Ok(done) => {
                 for (reply, done) in replies.into_iter().zip(done) {
                     let _ = reply.send(Ok(done));
@@ -136,7 +147,8 @@ async fn write_batches(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
             Err(e) if entries.len() > 1 => {
                 tracing::warn!(error = %e, n = entries.len(), "an inbox batch failed; committing its activities one by one");
                 for (reply, entry) in replies.into_iter().zip(entries) {
-                    let one = commit_batch(&pool, std::slice::from_ref(&entry)).await;
+                    let one =
+                        commit_batch(&pool, backend, &mut held, std::slice::from_ref(&entry)).await;
                     let _ = reply.send(one.map(|mut r| r.remove(0)));
                 }
             }
@@ -149,10 +161,200 @@ async fn write_batches(pool: AnyPool, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// One transaction: the activities not yet recorded, a job for each, and
+/// One transaction: the activities not yet recorded, one job for them, and
 /// the senders' hosts' failure records deleted. Returns one [`Recorded`]
 /// per entry, in order.
-async fn commit_batch(pool: &AnyPool, entries: &[InboxEntry]) -> Result<Vec<Recorded>, StoreError> {
+///
+/// On PostgreSQL the writer keeps its connection (`held`) from one batch to
+/// the next while more are waiting: one taken from the pool is pinged
+/// first, a round trip as long as the batch's own statement. When the held
+/// connection fails (the server restarted, say), the batch is tried once
+/// more on a fresh one, which the pool checks. Trying again is safe: had
+/// the first attempt committed after all, the second records nothing new
+/// and answers each entry as a replay, which is still a 202. SQLite's one
+/// write connection is shared by every writer and so is never held.
+async fn commit_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    held: &mut Option<PoolConnection<Any>>,
+    entries: &[InboxEntry],
+) -> Result<Vec<Recorded>, StoreError> {
+    match backend {
+        Backend::Postgres => {
+            if let Some(mut conn) = held.take() {
+                match commit_statement(&mut conn, entries).await {
+                    Ok(done) => {
+                        *held = Some(conn);
+                        return Ok(done);
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "the inbox writer's connection failed; trying a fresh one")
+                    }
+                }
+            }
+            let mut conn = pool.acquire().await?;
+            let done = commit_statement(&mut conn, entries).await?;
+            *held = Some(conn);
+            Ok(done)
+        }
+        Backend::Sqlite => commit_transaction(pool, entries).await,
+    }
+}
+
+/// [`commit_batch`] on PostgreSQL: one statement, so one round trip that
+/// also commits (a statement outside a transaction block is its own
+/// transaction). With six round trips (begin, keys, rows, job, hosts,
+/// commit) and the pool's ping, the batch's latency, not any process's
+/// work, was the inbox's limit: requests waited on it with the cores a
+/// third idle (docs/PERFORMANCE.md).
+///
+/// The statement's parts, as the transaction of [`commit_transaction`]:
+/// `k` the batch's remembered keys and `good` those still stored as they
+/// were (read in the snapshot that commits); `ok` the entries whose key is
+/// good or was read from the store; `ins` their rows (a duplicate id, from
+/// an earlier commit or this one, is skipped by `ON CONFLICT DO NOTHING`);
+/// `job` one `inbox` job listing what `ins` inserted; `gone` the senders'
+/// hosts' failure records. The result tags each line: 0 an inserted row id,
+/// 1 a stale key's number, 2 a recovered host.
+async fn commit_statement(
+    conn: &mut AnyConnection,
+    entries: &[InboxEntry],
+) -> Result<Vec<Recorded>, StoreError> {
+    let Some(first) = entries.first() else {
+        return Ok(Vec::new());
+    };
+    // Rows in activity-id order (the first copy of an id wins), so two
+    // processes' statements insert in the same order and cannot deadlock.
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].activity_id.cmp(&entries[b].activity_id));
+    let mut keys: Vec<&KeyCheck> = Vec::new();
+    let key_no: Vec<Option<i64>> = entries
+        .iter()
+        .map(|e| {
+            let k = e.key_check.as_ref()?;
+            let n = match keys
+                .iter()
+                .position(|seen| seen.key_id == k.key_id && Arc::ptr_eq(&seen.key, &k.key))
+            {
+                Some(n) => n,
+                None => {
+                    keys.push(k);
+                    keys.len() - 1
+                }
+            };
+            Some(n as i64)
+        })
+        .collect();
+
+    let mut sql = String::from("WITH ");
+    let mut p = 2; // $1 is the time, $2 the job id
+    let mut next = || {
+        p += 1;
+        format!("${p}")
+    };
+    if !keys.is_empty() {
+        sql.push_str("k (n, key_id, owner, pem) AS (VALUES ");
+        for n in 0..keys.len() {
+            if n > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "({n}::BIGINT, {}, {}, {})",
+                next(),
+                next(),
+                next()
+            ));
+        }
+        sql.push_str(
+            "), good AS (SELECT k.n FROM k JOIN account_keys s ON s.key_id = k.key_id \
+             JOIN accounts a ON a.id = s.account_id \
+             WHERE a.uri = k.owner AND s.public_key_pem = k.pem), ",
+        );
+    }
+    sql.push_str("v (id, activity_id, actor_uri, body, key_no, host) AS (VALUES ");
+    for n in 0..order.len() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "({}, {}, {}, {}, {}, {})",
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next()
+        ));
+    }
+    sql.push_str(if keys.is_empty() {
+        "), ok AS (SELECT * FROM v), "
+    } else {
+        "), ok AS (SELECT * FROM v WHERE key_no IS NULL OR key_no IN (SELECT n FROM good)), "
+    });
+    sql.push_str(
+        "ins AS (INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) \
+         SELECT id, activity_id, actor_uri, body, $1 FROM ok ON CONFLICT DO NOTHING RETURNING id), \
+         job AS (INSERT INTO jobs (id, kind, payload, run_at, created_at) \
+         SELECT $2, 'inbox', '{\"inbox_activities\":[' || string_agg(id::TEXT, ',' ORDER BY id) || ']}', $1, $1 \
+         FROM ins HAVING count(*) > 0), \
+         gone AS (DELETE FROM hosts WHERE domain IN (SELECT host FROM ok) RETURNING domain) \
+         SELECT 0::BIGINT, id, NULL::TEXT FROM ins \
+         UNION ALL SELECT 2, NULL, domain FROM gone",
+    );
+    if !keys.is_empty() {
+        sql.push_str(" UNION ALL SELECT 1, n, NULL FROM k WHERE n NOT IN (SELECT n FROM good)");
+    }
+
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(now_ms())
+        .bind(first.job_id);
+    for k in &keys {
+        query = query
+            .bind(k.key_id.as_str())
+            .bind(k.key.owner_uri.as_str())
+            .bind(k.key.public_key_pem.as_str());
+    }
+    for &i in &order {
+        let e = &entries[i];
+        query = query
+            .bind(e.row_id)
+            .bind(e.activity_id.as_str())
+            .bind(e.actor_uri.as_str())
+            .bind(e.body.as_str())
+            .bind(key_no[i])
+            .bind(e.host.as_deref());
+    }
+    let mut inserted = HashSet::new();
+    let mut stale = HashSet::new();
+    let mut recovered = HashSet::new();
+    for row in query.fetch_all(conn).await? {
+        match row.try_get::<i64, _>(0)? {
+            0 => inserted.insert(row.try_get::<i64, _>(1)?),
+            1 => stale.insert(row.try_get::<i64, _>(1)?),
+            _ => recovered.insert(row.try_get::<String, _>(2)?),
+        };
+    }
+    Ok(entries
+        .iter()
+        .zip(key_no)
+        .map(|(e, n)| {
+            let stale_key = n.is_some_and(|n| stale.contains(&n));
+            Recorded {
+                fresh: inserted.contains(&e.row_id),
+                host_recovered: !stale_key
+                    && e.host.as_ref().is_some_and(|h| recovered.contains(h)),
+                stale_key,
+            }
+        })
+        .collect())
+}
+
+/// [`commit_batch`] on SQLite: a transaction of four statements on the one
+/// write connection, in this process (a statement costs no round trip).
+async fn commit_transaction(
+    pool: &AnyPool,
+    entries: &[InboxEntry],
+) -> Result<Vec<Recorded>, StoreError> {
     // Rows are inserted in activity-id order and hosts deleted in name
     // order, so two processes' batches on PostgreSQL take their locks in the
     // same order and cannot deadlock.
@@ -208,20 +410,18 @@ async fn commit_batch(pool: &AnyPool, entries: &[InboxEntry]) -> Result<Vec<Reco
         .collect::<Result<_, _>>()?;
 
     // One `inbox` job for the whole commit, carrying the new rows in the
-    // order they arrived (`queue::run` applies them in turn and gives any
-    // that fails a job of its own): a job row per activity was a quarter of
+    // order their ids were given (as each was verified; `queue::run`
+    // applies them in turn): a job row per activity was a quarter of
     // PostgreSQL's work per accepted activity.
-    let fresh: Vec<&InboxEntry> = entries
+    let mut fresh: Vec<&InboxEntry> = entries
         .iter()
         .filter(|e| inserted.contains(&e.row_id))
         .collect();
+    fresh.sort_by_key(|e| e.row_id);
     if let Some(first) = fresh.first() {
-        let payload = match fresh.as_slice() {
-            [one] => serde_json::json!({ "inbox_activity": one.row_id }),
-            many => serde_json::json!({
-                "inbox_activities": many.iter().map(|e| e.row_id).collect::<Vec<_>>()
-            }),
-        };
+        let payload = serde_json::json!({
+            "inbox_activities": fresh.iter().map(|e| e.row_id).collect::<Vec<_>>()
+        });
         super::jobs::enqueue_in(&mut tx, first.job_id, "inbox", &payload.to_string(), now).await?;
     }
 

@@ -198,44 +198,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Records a verified activity and enqueues its processing, atomically.
-    /// Returns false when the activity id was already recorded (a replay).
-    pub async fn record_inbox_activity(
-        &self,
-        row_id: i64,
-        job_id: i64,
-        activity_id: &str,
-        actor_uri: &str,
-        body: &str,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(row_id)
-        .bind(activity_id)
-        .bind(actor_uri)
-        .bind(body)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if inserted {
-            super::jobs::enqueue_in(
-                &mut tx,
-                job_id,
-                "inbox",
-                &serde_json::json!({ "inbox_activity": row_id }).to_string(),
-                now_ms(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
-    }
-
     /// How many verified activities are stored.
     pub async fn count_inbox_activities(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT count(*) FROM inbox_activities")
