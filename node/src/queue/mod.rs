@@ -151,8 +151,7 @@ async fn run(app: &App, job: &DbJob, deadline: tokio::time::Instant) -> Result<O
             apply_inbox(app, args.ids(), deadline).await
         }
         "deliver" => {
-            let now = tokio::time::Instant::now();
-            crate::service::deliver::run(app, &job.payload, now, &Default::default()).await
+            crate::service::deliver::run(app, &job.payload, deadline, &Default::default()).await
         }
         other => {
             tracing::warn!(kind = other, id = job.id, "dropping a job of unknown kind");
