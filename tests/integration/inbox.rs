@@ -36,6 +36,8 @@ struct Send<'a> {
     signed: bool,
     /// Signs with this private key (PEM) instead of the user's current one.
     key_pem: Option<String>,
+    /// Sends with this client (another source address) instead of `to`'s.
+    client: Option<reqwest::Client>,
 }
 
 impl<'a> Send<'a> {
@@ -52,6 +54,7 @@ impl<'a> Send<'a> {
             date: SystemTime::now(),
             signed: true,
             key_pem: None,
+            client: None,
         }
     }
 
@@ -87,8 +90,9 @@ impl<'a> Send<'a> {
             self.from.base, self.user.account.username
         );
         let mut request = self
-            .to
-            .http
+            .client
+            .as_ref()
+            .unwrap_or(&self.to.http)
             .post(format!("{}{}", self.to.base, self.path))
             .header("date", &headers[1].1)
             .header("digest", &headers[2].1)
@@ -103,6 +107,12 @@ impl<'a> Send<'a> {
             request = request.header("signature", signature);
         }
         request.send().await.unwrap().status()
+    }
+
+    /// Sent from `client` instead.
+    fn via(mut self, client: &reqwest::Client) -> Self {
+        self.client = Some(client.clone());
+        self
     }
 }
 
@@ -298,6 +308,63 @@ async fn forged_or_tampered_activities_leave_no_trace(db: Db) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+db_test!(an_address_that_keeps_sending_forgeries_is_turned_away);
+/// The inbox's limit per source: after 300 refused requests from one
+/// address in the window, that address gets 429 (with `Retry-After`), even
+/// for a good activity, before anything is verified; other senders are not
+/// affected, and nothing from the turned-away address is stored.
+async fn an_address_that_keeps_sending_forgeries_is_turned_away(db: Db) {
+    use starling_node::http::rate_limit::INBOX_REFUSALS_PER_IP;
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    // Another loopback address as the source of the forgeries.
+    let forger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let unsigned = |n: u32| {
+        let mut send = Send::new(&a, &alice, &b, create_note(&a, "alice", n)).via(&forger);
+        send.signed = false;
+        send
+    };
+    for n in 0..INBOX_REFUSALS_PER_IP {
+        assert_eq!(
+            unsigned(n).go().await,
+            StatusCode::UNAUTHORIZED,
+            "forgery {n}"
+        );
+    }
+    let turned_away = forger
+        .post(format!("{}/inbox", b.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(turned_away.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = turned_away.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    let good = Send::new(&a, &alice, &b, create_note(&a, "alice", 1000));
+    assert_eq!(
+        good.via(&forger).go().await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even a good activity, before it is verified"
+    );
+    assert_eq!(stored(&b).await, 0);
+
+    let good = Send::new(&a, &alice, &b, create_note(&a, "alice", 1000));
+    assert_eq!(
+        good.go().await,
+        StatusCode::ACCEPTED,
+        "another source is served"
+    );
+    assert_eq!(stored(&b).await, 1);
 }
 
 db_test!(a_body_that_is_not_utf8_is_refused_and_leaves_no_trace);

@@ -43,7 +43,12 @@ pub fn router(app: App) -> Router {
         .merge(nodeinfo::routes())
         .merge(users::routes())
         .merge(actor::routes())
-        .merge(inbox::routes())
+        .merge(
+            inbox::routes().route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                rate_limit::limit_inbox,
+            )),
+        )
         .merge(oauth::routes())
         .merge(media::routes())
         .merge(streaming::routes())
