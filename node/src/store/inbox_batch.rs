@@ -247,24 +247,10 @@ async fn commit_statement(
         .collect();
 
     let mut sql = String::from("WITH ");
-    let mut p = 2; // $1 is the time, $2 the job id
-    let mut next = || {
-        p += 1;
-        format!("${p}")
-    };
+    let mut last = 2; // $1 is the time, $2 the job id
     if !keys.is_empty() {
         sql.push_str("k (n, key_id, owner, pem) AS (VALUES ");
-        for n in 0..keys.len() {
-            if n > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "({n}::BIGINT, {}, {}, {})",
-                next(),
-                next(),
-                next()
-            ));
-        }
+        push_rows(&mut sql, keys.len(), 3, true, "", &mut last);
         sql.push_str(
             "), good AS (SELECT k.n FROM k JOIN account_keys s ON s.key_id = k.key_id \
              JOIN accounts a ON a.id = s.account_id \
@@ -272,20 +258,7 @@ async fn commit_statement(
         );
     }
     sql.push_str("v (id, activity_id, actor_uri, body, key_no, host) AS (VALUES ");
-    for n in 0..order.len() {
-        if n > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "({}, {}, {}, {}, {}, {})",
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next()
-        ));
-    }
+    push_rows(&mut sql, order.len(), 6, false, "", &mut last);
     sql.push_str(if keys.is_empty() {
         "), ok AS (SELECT * FROM v), "
     } else {
@@ -316,13 +289,7 @@ async fn commit_statement(
     }
     for &i in &order {
         let e = &entries[i];
-        query = query
-            .bind(e.row_id)
-            .bind(e.activity_id.as_str())
-            .bind(e.actor_uri.as_str())
-            .bind(e.body.as_str())
-            .bind(key_no[i])
-            .bind(e.host.as_deref());
+        query = bind_row(query, e).bind(key_no[i]).bind(e.host.as_deref());
     }
     let mut inserted = HashSet::new();
     let mut stale = HashSet::new();
@@ -347,6 +314,48 @@ async fn commit_statement(
             }
         })
         .collect())
+}
+
+/// Appends `count` rows of `width` placeholders, `($3, $4), ($5, $6)`,
+/// numbered on from `last`; with `numbered`, each row starts with its index,
+/// and each ends with `tail`.
+fn push_rows(
+    sql: &mut String,
+    count: usize,
+    width: usize,
+    numbered: bool,
+    tail: &str,
+    last: &mut usize,
+) {
+    use std::fmt::Write;
+    for n in 0..count {
+        sql.push_str(if n == 0 { "(" } else { ", (" });
+        if numbered {
+            let _ = write!(sql, "{n}::BIGINT, ");
+        }
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            *last += 1;
+            let _ = write!(sql, "${last}");
+        }
+        sql.push_str(tail);
+        sql.push(')');
+    }
+}
+
+/// Binds the columns an entry's row has on both engines: id, activity id,
+/// actor, body.
+fn bind_row<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    e: &'q InboxEntry,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    query
+        .bind(e.row_id)
+        .bind(e.activity_id.as_str())
+        .bind(e.actor_uri.as_str())
+        .bind(e.body.as_str())
 }
 
 /// [`commit_batch`] on SQLite: a transaction of four statements on the one
@@ -379,28 +388,11 @@ async fn commit_transaction(
     let mut sql = String::from(
         "INSERT INTO inbox_activities (id, activity_id, actor_uri, body, received_at) VALUES ",
     );
-    for (n, _) in order.iter().enumerate() {
-        let p = n * 4;
-        if n > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, $1)",
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5
-        ));
-    }
+    push_rows(&mut sql, order.len(), 4, false, ", $1", &mut 1);
     sql.push_str(" ON CONFLICT DO NOTHING RETURNING id");
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now);
     for &i in &order {
-        let e = &entries[i];
-        query = query
-            .bind(e.row_id)
-            .bind(e.activity_id.as_str())
-            .bind(e.actor_uri.as_str())
-            .bind(e.body.as_str());
+        query = bind_row(query, &entries[i]);
     }
     let inserted: HashSet<i64> = query
         .fetch_all(&mut *tx)
