@@ -367,8 +367,8 @@ async fn an_address_that_keeps_sending_forgeries_is_turned_away(db: Db) {
     assert_eq!(stored(&b).await, 1);
 }
 
-db_test!(a_body_that_is_not_utf8_is_refused_and_leaves_no_trace);
-async fn a_body_that_is_not_utf8_is_refused_and_leaves_no_trace(db: Db) {
+db_test!(a_body_that_is_not_utf8_or_holds_nul_is_refused_and_leaves_no_trace);
+async fn a_body_that_is_not_utf8_or_holds_nul_is_refused_and_leaves_no_trace(db: Db) {
     let a = TestNode::spawn(db).await;
     let b = TestNode::spawn(db).await;
     let alice = a.create_user("alice").await;
@@ -383,6 +383,18 @@ async fn a_body_that_is_not_utf8_is_refused_and_leaves_no_trace(db: Db) {
         bytes[at] = 0xe9; // "é" in Latin-1
     }
     assert_eq!(latin1.go().await, StatusCode::BAD_REQUEST);
+    assert_eq!(stored(&b).await, 0, "nothing was recorded");
+
+    // A NUL, raw in the body or escaped in the id, is refused the same way
+    // on both databases (PostgreSQL's text cannot hold one).
+    let raw_nul = body.replace("<p>hi</p>", "<p>h\u{0}i</p>");
+    let escaped_nul = body.replace("/statuses/1/activity", "/statuses/1/activity\\u0000");
+    for odd in [raw_nul, escaped_nul] {
+        assert_eq!(
+            Send::new(&a, &alice, &b, odd).go().await,
+            StatusCode::BAD_REQUEST
+        );
+    }
     assert_eq!(stored(&b).await, 0, "nothing was recorded");
 
     // The activity id was not taken: the same activity as UTF-8 goes in.

@@ -72,10 +72,15 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
         Err(e) => return refused(e),
     };
 
-    // Stored as text: a body that is not UTF-8 is refused, not mangled.
+    // Stored as text: a body that is not UTF-8 is refused, not mangled, and
+    // so is a NUL byte, which PostgreSQL's text cannot hold (JSON has no
+    // raw control characters; an escaped one in the id is checked below).
     let Ok(text) = std::str::from_utf8(body) else {
         return ApiError::BadRequest("the body is not UTF-8".into()).into_response();
     };
+    if body.contains(&0) {
+        return ApiError::BadRequest("the body holds a NUL byte".into()).into_response();
+    }
     let Some(envelope) = Envelope::parse(text) else {
         return ApiError::BadRequest("the body is not a JSON object".into()).into_response();
     };
@@ -91,6 +96,10 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
     else {
         return ApiError::BadRequest("the activity has no id".into()).into_response();
     };
+    if activity_id.contains('\0') {
+        return ApiError::BadRequest("the activity id holds a NUL character".into())
+            .into_response();
+    }
     // Checked before the id is recorded, so nobody can reserve another
     // server's ids (Fedify GHSA-4qhx-hhwf-8685).
     let activity_host = authority_of(activity_id);

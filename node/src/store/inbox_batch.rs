@@ -132,13 +132,7 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<P
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (entries, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
-        let done = commit_batch(&pool, backend, &mut held, &entries).await;
-        if rx.is_empty() {
-            // Idle: the connection goes back to the pool (which could not
-            // close while it was held).
-            held = None;
-        }
-        match done {
+        match commit_batch(&pool, backend, &mut held, &entries).await {
             Ok(done) => {
                 for (reply, done) in replies.into_iter().zip(done) {
                     let _ = reply.send(Ok(done));
@@ -158,6 +152,11 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<P
                 }
             }
         }
+        if rx.is_empty() {
+            // Idle: the connection goes back to the pool (which cannot close
+            // while it is held).
+            held = None;
+        }
     }
 }
 
@@ -168,8 +167,9 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<P
 /// On PostgreSQL the writer keeps its connection (`held`) from one batch to
 /// the next while more are waiting: one taken from the pool is pinged
 /// first, a round trip as long as the batch's own statement. When the held
-/// connection fails (the server restarted, say), the batch is tried once
-/// more on a fresh one, which the pool checks. Trying again is safe: had
+/// connection is lost (the server restarted, say), the batch is tried once
+/// more on a fresh one, which the pool checks; a statement that fails on a
+/// sound connection keeps it. Trying again is safe: had
 /// the first attempt committed after all, the second records nothing new
 /// and answers each entry as a replay, which is still a 202. SQLite's one
 /// write connection is shared by every writer and so is never held.
@@ -183,21 +183,40 @@ async fn commit_batch(
         Backend::Postgres => {
             if let Some(mut conn) = held.take() {
                 match commit_statement(&mut conn, entries).await {
-                    Ok(done) => {
-                        *held = Some(conn);
-                        return Ok(done);
+                    Err(e) if connection_lost(&e) => {
+                        tracing::info!(error = %e, "the inbox writer's connection failed; trying a fresh one");
                     }
-                    Err(e) => {
-                        tracing::info!(error = %e, "the inbox writer's connection failed; trying a fresh one")
+                    // The statement failed, not the connection (and no
+                    // transaction is left open): keep it.
+                    done => {
+                        *held = Some(conn);
+                        return done;
                     }
                 }
             }
             let mut conn = pool.acquire().await?;
-            let done = commit_statement(&mut conn, entries).await?;
-            *held = Some(conn);
-            Ok(done)
+            let done = commit_statement(&mut conn, entries).await;
+            if !done.as_ref().is_err_and(connection_lost) {
+                *held = Some(conn);
+            }
+            done
         }
         Backend::Sqlite => commit_transaction(pool, entries).await,
+    }
+}
+
+/// Whether an error means the connection itself is gone (the server ended
+/// it, the socket broke), rather than the statement failing on a sound one.
+fn connection_lost(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            // Class 08: connection exception; 57P01-57P03: the server is
+            // shutting down or ended this session.
+            db.code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03"))
+        }
+        StoreError::Database(_) => true,
+        _ => false,
     }
 }
 
@@ -223,8 +242,9 @@ async fn commit_statement(
     let Some(first) = entries.first() else {
         return Ok(Vec::new());
     };
-    // Rows in activity-id order (the first copy of an id wins), so two
-    // processes' statements insert in the same order and cannot deadlock.
+    // Rows in activity-id order (the first copy of an id wins), and hosts
+    // locked in name order before they are deleted, so two processes'
+    // statements take their locks in the same order and cannot deadlock.
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by(|&a, &b| entries[a].activity_id.cmp(&entries[b].activity_id));
     let mut keys: Vec<&KeyCheck> = Vec::new();
@@ -270,7 +290,8 @@ async fn commit_statement(
          job AS (INSERT INTO jobs (id, kind, payload, run_at, created_at) \
          SELECT $2, 'inbox', '{\"inbox_activities\":[' || string_agg(id::TEXT, ',' ORDER BY id) || ']}', $1, $1 \
          FROM ins HAVING count(*) > 0), \
-         gone AS (DELETE FROM hosts WHERE domain IN (SELECT host FROM ok) RETURNING domain) \
+         gone AS (DELETE FROM hosts WHERE domain IN (SELECT domain FROM hosts \
+         WHERE domain IN (SELECT host FROM ok) ORDER BY domain FOR UPDATE) RETURNING domain) \
          SELECT 0::BIGINT, id, NULL::TEXT FROM ins \
          UNION ALL SELECT 2, NULL, domain FROM gone",
     );
@@ -365,8 +386,8 @@ async fn commit_transaction(
     entries: &[InboxEntry],
 ) -> Result<Vec<Recorded>, StoreError> {
     // Rows are inserted in activity-id order and hosts deleted in name
-    // order, so two processes' batches on PostgreSQL take their locks in the
-    // same order and cannot deadlock.
+    // order, as in `commit_statement` (SQLite has one writer, but the order
+    // costs nothing).
     let mut tx = pool.begin().await?;
     let stale = stale_keys(&mut tx, entries).await?;
     let mut order: Vec<usize> = (0..entries.len()).filter(|i| !stale[*i]).collect();
