@@ -666,6 +666,57 @@ async fn a_burst_survives_the_database_cutting_its_connections(db: Db) {
     }
 }
 
+db_test!(an_activity_the_database_refuses_fails_alone_and_the_node_still_stops);
+/// Activities the database refuses to store (a trigger stands in for any
+/// such failure), sent among good ones so that they share commits: each bad
+/// one is answered 5xx (the sender retries), every good one 202 and stored,
+/// and afterwards the node shuts down cleanly (its inbox writer gave its
+/// connection back to the pool).
+async fn an_activity_the_database_refuses_fails_alone_and_the_node_still_stops(db: Db) {
+    use futures_util::StreamExt;
+    let a = TestNode::spawn(db).await;
+    let b = TestNode::spawn(db).await;
+    let alice = a.create_user("alice").await;
+    let refuse = match db {
+        Db::Sqlite => {
+            "CREATE TRIGGER refuse BEFORE INSERT ON inbox_activities \
+                       WHEN NEW.body LIKE '%<p>refused</p>%' \
+                       BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+        }
+        Db::Postgres => {
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+                         IF NEW.body LIKE '%<p>refused</p>%' THEN RAISE EXCEPTION 'refused'; END IF; \
+                         RETURN NEW; END $$ LANGUAGE plpgsql; \
+                         CREATE TRIGGER refuse BEFORE INSERT ON inbox_activities \
+                         FOR EACH ROW EXECUTE FUNCTION refuse();"
+        }
+    };
+    b.db.execute(refuse).await;
+    let bad = |n: u32| n.is_multiple_of(6);
+    let answers: Vec<(u32, StatusCode)> = futures_util::stream::iter((1..=48).map(|n| {
+        let mut body = create_note(&a, "alice", n);
+        if bad(n) {
+            body = body.replace("<p>hi</p>", "<p>refused</p>");
+        }
+        let send = Send::new(&a, &alice, &b, body);
+        async move { (n, send.go().await) }
+    }))
+    .buffer_unordered(16)
+    .collect()
+    .await;
+    for (n, status) in &answers {
+        if bad(*n) {
+            assert!(status.is_server_error(), "{n}: {status}");
+        } else {
+            assert_eq!(*status, StatusCode::ACCEPTED, "{n}");
+        }
+    }
+    assert_eq!(stored(&b).await, 40, "every good activity, once");
+    tokio::time::timeout(Duration::from_secs(20), b.stop())
+        .await
+        .expect("the node stops");
+}
+
 db_test!(a_rotated_key_is_picked_up_and_a_replaced_one_refused);
 async fn a_rotated_key_is_picked_up_and_a_replaced_one_refused(db: Db) {
     let a = TestNode::spawn(db).await;
