@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::error::ApiError;
+use super::rate_limit::Refusal;
 use super::signed::Refused;
 use crate::app::App;
 use crate::store::inbox_batch::InboxEntry;
@@ -60,10 +61,25 @@ async fn user_inbox(
     }
 }
 
+/// A 401 that counts against the sender's address (`rate_limit::limit_inbox`).
 fn unauthorized(reason: impl std::fmt::Display) -> Response {
+    counted(uncounted_401(reason))
+}
+
+fn uncounted_401(reason: impl std::fmt::Display) -> Response {
     tracing::info!(%reason, "inbox refused a request");
     ApiError::Unauthorized(format!("Request not signed or not verifiable: {reason}"))
         .into_response()
+}
+
+/// A 400 that counts against the sender's address.
+fn bad_request(reason: &str) -> Response {
+    counted(ApiError::BadRequest(reason.to_owned()).into_response())
+}
+
+fn counted(mut response: Response) -> Response {
+    response.extensions_mut().insert(Refusal);
+    response
 }
 
 async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -76,13 +92,13 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
     // so is a NUL byte, which PostgreSQL's text cannot hold (JSON has no
     // raw control characters; an escaped one in the id is checked below).
     let Ok(text) = std::str::from_utf8(body) else {
-        return ApiError::BadRequest("the body is not UTF-8".into()).into_response();
+        return bad_request("the body is not UTF-8");
     };
     if body.contains(&0) {
-        return ApiError::BadRequest("the body holds a NUL byte".into()).into_response();
+        return bad_request("the body holds a NUL byte");
     }
     let Some(envelope) = Envelope::parse(text) else {
-        return ApiError::BadRequest("the body is not a JSON object".into()).into_response();
+        return bad_request("the body is not a JSON object");
     };
     let actor = envelope.actor.0.as_ref();
     if actor != verified.key.owner_uri {
@@ -94,11 +110,10 @@ async fn receive(app: &App, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp
         .map(|id| id.0.as_ref())
         .filter(|id| !id.is_empty())
     else {
-        return ApiError::BadRequest("the activity has no id".into()).into_response();
+        return bad_request("the activity has no id");
     };
     if activity_id.contains('\0') {
-        return ApiError::BadRequest("the activity id holds a NUL character".into())
-            .into_response();
+        return bad_request("the activity id holds a NUL character");
     }
     // Checked before the id is recorded, so nobody can reserve another
     // server's ids (Fedify GHSA-4qhx-hhwf-8685).
@@ -153,6 +168,9 @@ fn refused(e: Refused) -> Response {
         // Our own failure: a 500 makes the sender retry, where a 401 would
         // make it drop the activity for good.
         Refused::Internal(e) => ApiError::Internal(e).into_response(),
+        // A server's activities for accounts it removed: refused, but not
+        // held against its address.
+        Refused::Key(k) if k.actor_gone() => uncounted_401(k),
         e => unauthorized(e),
     }
 }

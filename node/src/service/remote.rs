@@ -31,9 +31,32 @@ pub enum KeyError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The actor deleted itself; its activities are no longer taken.
+    #[error("{uri}: the actor was deleted")]
+    Deleted {
+        /// The actor.
+        uri: String,
+    },
     /// Our fault.
     #[error(transparent)]
     Internal(#[from] Internal),
+}
+
+impl KeyError {
+    /// Whether the key's actor is gone (deleted itself, or its server
+    /// answers 404 or 410 for it): what a server sends on behalf of
+    /// accounts it removed, the `Delete`s of a spam clean-up, not forgery.
+    pub fn actor_gone(&self) -> bool {
+        use starling_federation::fetch::FetchError;
+        matches!(
+            self,
+            KeyError::Deleted { .. }
+                | KeyError::Fetch(FetchError::Status {
+                    status: 404 | 410,
+                    ..
+                })
+        )
+    }
 }
 
 /// Keys this process verified signatures with, by key id, so the inbox need
@@ -185,7 +208,9 @@ async fn refuse_deleted(app: &App, uri: &str) -> Result<(), KeyError> {
         .await
         .map_err(Internal::from)?
     {
-        return Err(invalid(uri, "the actor was deleted"));
+        return Err(KeyError::Deleted {
+            uri: uri.to_owned(),
+        });
     }
     Ok(())
 }
