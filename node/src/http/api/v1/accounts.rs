@@ -305,17 +305,8 @@ async fn followers(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id)?;
-    let rows = app
-        .store()
-        .related_accounts(Relation::Follow, id, true, p.page(40, 80))
-        .await?;
-    account_page(
-        &app,
-        auth.viewer(),
-        &format!("/api/v1/accounts/{id}/followers"),
-        rows,
-    )
-    .await
+    let path = format!("/api/v1/accounts/{id}/followers");
+    relation_page(&app, auth.viewer(), id, Relation::Follow, true, &p, &path).await
 }
 
 async fn following(
@@ -325,17 +316,8 @@ async fn following(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id)?;
-    let rows = app
-        .store()
-        .related_accounts(Relation::Follow, id, false, p.page(40, 80))
-        .await?;
-    account_page(
-        &app,
-        auth.viewer(),
-        &format!("/api/v1/accounts/{id}/following"),
-        rows,
-    )
-    .await
+    let path = format!("/api/v1/accounts/{id}/following");
+    relation_page(&app, auth.viewer(), id, Relation::Follow, false, &p, &path).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,11 +418,8 @@ async fn follow_requests(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:follows")?;
-    let rows = app
-        .store()
-        .related_accounts(Relation::FollowRequest, me, true, p.page(40, 80))
-        .await?;
-    account_page(&app, Some(me), "/api/v1/follow_requests", rows).await
+    let path = "/api/v1/follow_requests";
+    relation_page(&app, Some(me), me, Relation::FollowRequest, true, &p, path).await
 }
 
 async fn authorize(
@@ -471,11 +450,16 @@ async fn blocks(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:blocks")?;
-    let rows = app
-        .store()
-        .related_accounts(Relation::Block, me, false, p.page(40, 80))
-        .await?;
-    account_page(&app, Some(me), "/api/v1/blocks", rows).await
+    relation_page(
+        &app,
+        Some(me),
+        me,
+        Relation::Block,
+        false,
+        &p,
+        "/api/v1/blocks",
+    )
+    .await
 }
 
 async fn mutes(
@@ -484,11 +468,35 @@ async fn mutes(
     QueryParams(p): QueryParams<PageParams>,
 ) -> Result<Response, ApiError> {
     let me = auth.account("read:mutes")?;
+    relation_page(
+        &app,
+        Some(me),
+        me,
+        Relation::Mute,
+        false,
+        &p,
+        "/api/v1/mutes",
+    )
+    .await
+}
+
+/// A page of the accounts `account` has `relation` with (`incoming`: those
+/// who have it with `account`), as `viewer` sees them, paged as Mastodon
+/// pages them (40 by default, 80 at most).
+async fn relation_page(
+    app: &App,
+    viewer: Option<i64>,
+    account: i64,
+    relation: Relation,
+    incoming: bool,
+    p: &PageParams,
+    path: &str,
+) -> Result<Response, ApiError> {
     let rows = app
         .store()
-        .related_accounts(Relation::Mute, me, false, p.page(40, 80))
+        .related_accounts(relation, account, incoming, p.page(40, 80))
         .await?;
-    account_page(&app, Some(me), "/api/v1/mutes", rows).await
+    account_page(app, viewer, path, rows).await
 }
 
 #[derive(Debug, Deserialize)]
