@@ -180,3 +180,33 @@ async fn sqlite_statistics_samples_are_dropped_at_start(db: Db) {
     store.close().await;
     raw.close().await;
 }
+
+db_test!(requests_after_the_database_dropped_idle_connections_succeed);
+/// The database ends the node's connections while they sit idle (a
+/// PostgreSQL restart, a proxy's idle timeout; SQLite has none to end, so
+/// there it is just the requests): the next requests are served as if
+/// nothing happened, because a connection idle for a second is checked
+/// before it is used, while busy ones are not pinged on every use.
+async fn requests_after_the_database_dropped_idle_connections_succeed(db: Db) {
+    let node = TestNode::spawn(db).await;
+    let (_, token) = node.user_with_token("alice").await;
+    let (status, _) = node.api_get("/api/v1/timelines/home", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    if db == Db::Postgres {
+        node.db
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for path in [
+        "/api/v1/timelines/home",
+        "/api/v1/accounts/verify_credentials",
+        "/api/v1/notifications",
+    ] {
+        let (status, body) = node.api_get(path, &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+}
