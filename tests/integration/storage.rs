@@ -185,8 +185,8 @@ db_test!(requests_after_the_database_dropped_idle_connections_succeed);
 /// The database ends the node's connections while they sit idle (a
 /// PostgreSQL restart, a proxy's idle timeout; SQLite has none to end, so
 /// there it is just the requests): the next requests are served as if
-/// nothing happened, because a connection idle for a second is checked
-/// before it is used, while busy ones are not pinged on every use.
+/// nothing happened, because a pooled connection is checked before it is
+/// used.
 async fn requests_after_the_database_dropped_idle_connections_succeed(db: Db) {
     let node = TestNode::spawn(db).await;
     let (_, token) = node.user_with_token("alice").await;

@@ -95,9 +95,6 @@ impl std::fmt::Debug for Store {
 /// How long a caller may wait for the SQLite write funnel or a pool slot.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A PostgreSQL connection idle this long is checked before it is used.
-const PING_IF_IDLE: Duration = Duration::from_secs(1);
-
 impl Store {
     /// Opens the database (creating an SQLite file and its directory if needed).
     /// Does not run migrations; see [`Store::migrate`].
@@ -106,22 +103,9 @@ impl Store {
         match url {
             DatabaseUrl::Sqlite(path) => Self::connect_sqlite(path).await,
             DatabaseUrl::Postgres(url) => {
-                // A connection is pinged before it is handed out only when it
-                // sat idle for a while (a server restart or a dropped socket
-                // shows there), not on every use: sqlx's default ping is a
-                // round trip per statement outside a transaction.
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .test_before_acquire(false)
-                    .before_acquire(|conn, meta| {
-                        Box::pin(async move {
-                            if meta.idle_for >= PING_IF_IDLE {
-                                sqlx::Connection::ping(conn).await?;
-                            }
-                            Ok(true)
-                        })
-                    })
                     .connect(url)
                     .await?;
                 Ok(Store {
