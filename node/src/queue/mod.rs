@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::{Internal, chain};
+use crate::store::inbox_batch::inbox_payload;
 use crate::store::jobs::DbJob;
 use crate::store::now_ms;
 
@@ -67,7 +68,8 @@ pub enum Outcome {
 }
 
 /// An `inbox` job: the `inbox_activities` rows of one group commit, in the
-/// order they arrived (`inbox_activity` alone for one, as before batches).
+/// order their ids were given (`inbox_activity` alone for one, as jobs made
+/// before batches were); written by [`inbox_payload`].
 #[derive(Debug, Deserialize)]
 struct InboxJob {
     #[serde(default)]
@@ -83,10 +85,6 @@ impl InboxJob {
             .chain(self.inbox_activities)
             .collect()
     }
-}
-
-fn inbox_payload(ids: &[i64]) -> String {
-    serde_json::json!({ "inbox_activities": ids }).to_string()
 }
 
 /// Applies the activities of an `inbox` job in turn. Those that fail are

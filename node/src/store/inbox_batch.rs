@@ -232,9 +232,10 @@ fn connection_lost(e: &StoreError) -> bool {
 /// were (read in the snapshot that commits); `ok` the entries whose key is
 /// good or was read from the store; `ins` their rows (a duplicate id, from
 /// an earlier commit or this one, is skipped by `ON CONFLICT DO NOTHING`);
-/// `job` one `inbox` job listing what `ins` inserted; `gone` the senders'
-/// hosts' failure records. The result tags each line: 0 an inserted row id,
-/// 1 a stale key's number, 2 a recovered host.
+/// `job` one `inbox` job listing what `ins` inserted (the shape of
+/// [`inbox_payload`]); `gone` the senders' hosts' failure records. The
+/// result tags each line: 0 an inserted row id, 1 a stale key's number, 2 a
+/// recovered host.
 async fn commit_statement(
     conn: &mut AnyConnection,
     entries: &[InboxEntry],
@@ -379,6 +380,12 @@ fn bind_row<'q>(
         .bind(e.body.as_str())
 }
 
+/// An `inbox` job's payload: the rows to apply, in order (read by
+/// `queue::run`). `commit_statement` writes the same shape in SQL.
+pub(crate) fn inbox_payload(ids: &[i64]) -> String {
+    serde_json::json!({ "inbox_activities": ids }).to_string()
+}
+
 /// [`commit_batch`] on SQLite: a transaction of four statements on the one
 /// write connection, in this process (a statement costs no round trip).
 async fn commit_transaction(
@@ -432,10 +439,8 @@ async fn commit_transaction(
         .collect();
     fresh.sort_by_key(|e| e.row_id);
     if let Some(first) = fresh.first() {
-        let payload = serde_json::json!({
-            "inbox_activities": fresh.iter().map(|e| e.row_id).collect::<Vec<_>>()
-        });
-        super::jobs::enqueue_in(&mut tx, first.job_id, "inbox", &payload.to_string(), now).await?;
+        let ids: Vec<i64> = fresh.iter().map(|e| e.row_id).collect();
+        super::jobs::enqueue_in(&mut tx, first.job_id, "inbox", &inbox_payload(&ids), now).await?;
     }
 
     let mut hosts: Vec<&str> = order
