@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::service::oauth::hash_secret;
+use crate::service::oauth::secret_digest;
 use crate::store::now_ms;
 
 /// The window length.
@@ -51,10 +51,19 @@ const PRUNE_EVERY_MS: i64 = 10_000;
 /// The process's counters.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    /// The client API's, keyed by token hash or IP.
-    api: Windows<String>,
+    /// The client API's requests.
+    api: Windows<ApiKey>,
     /// The inbox's refusals, by the sender's address.
     inbox_refusals: Windows<IpAddr>,
+}
+
+/// What the client API counts requests by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ApiKey {
+    /// The client's address.
+    Ip(IpAddr),
+    /// The token's SHA-256.
+    Token([u8; 32]),
 }
 
 /// Fixed-window counters.
@@ -192,11 +201,11 @@ pub async fn limit(State(app): State<App>, request: Request, next: Next) -> Resp
     if !app.config().rate_limits {
         return next.run(request).await;
     }
-    let ip = client_address(&request)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    // Without a peer address (not served from a socket) requests share one
+    // counter.
+    let ip = client_address(&request).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let limiter = app.rate_limiter();
-    let by_ip = limiter.api.hit(format!("ip:{ip}"), PER_IP);
+    let by_ip = limiter.api.hit(ApiKey::Ip(ip), PER_IP);
     let token = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
@@ -208,7 +217,7 @@ pub async fn limit(State(app): State<App>, request: Request, next: Next) -> Resp
         .map(|t| {
             limiter
                 .api
-                .hit(format!("token:{}", hash_secret(t.trim())), PER_TOKEN)
+                .hit(ApiKey::Token(secret_digest(t.trim())), PER_TOKEN)
         });
     let shown = token.unwrap_or(by_ip);
     let allowed = by_ip.allowed && token.is_none_or(|t| t.allowed);
